@@ -1,0 +1,133 @@
+using TorchSharp.Modules;
+using WeSaR.Model.Init;
+using static TorchSharp.torch;
+
+namespace WeSaR.Model;
+
+/// <summary>Causal self-attention with one gated matrix each for W_q, W_k, W_v and W_o.</summary>
+public sealed class CausalSelfAttention : nn.Module<Tensor, Tensor>
+{
+    readonly GatedLinear q_proj, k_proj, v_proj, o_proj;
+    readonly int nHead;
+    readonly double dropout;
+
+    public CausalSelfAttention(GptConfig c, int layer, InitScheme s) : base(nameof(CausalSelfAttention))
+    {
+        MatrixSite Site(MatrixRole r) => new(r, c.DModel, c.NLayer, layer);
+        q_proj = new(c.DModel, c.DModel, Site(MatrixRole.Query), s);
+        k_proj = new(c.DModel, c.DModel, Site(MatrixRole.Key), s);
+        v_proj = new(c.DModel, c.DModel, Site(MatrixRole.Value), s);
+        o_proj = new(c.DModel, c.DModel, Site(MatrixRole.AttnOut), s);
+        nHead = c.NHead;
+        dropout = c.Dropout;
+        RegisterComponents();
+    }
+
+    public override Tensor forward(Tensor x)
+    {
+        var (b, t, d) = (x.shape[0], x.shape[1], x.shape[2]);
+        Tensor Heads(GatedLinear proj) => proj.call(x).view(b, t, nHead, d / nHead).transpose(1, 2);
+        var y = nn.functional.scaled_dot_product_attention(Heads(q_proj), Heads(k_proj), Heads(v_proj),
+            p: training ? dropout : 0.0, is_casual: true);
+        return o_proj.call(y.transpose(1, 2).contiguous().view(b, t, d));
+    }
+}
+
+/// <summary>GELU feed-forward: W_u (d to 4d), then W_d (4d to d).</summary>
+public sealed class Mlp : nn.Module<Tensor, Tensor>
+{
+    readonly GatedLinear up_proj, down_proj;
+
+    public Mlp(GptConfig c, int layer, InitScheme s) : base(nameof(Mlp))
+    {
+        up_proj = new(c.DModel, c.DHidden, new(MatrixRole.FfnUp, c.DModel, c.NLayer, layer), s);
+        down_proj = new(c.DHidden, c.DModel, new(MatrixRole.FfnDown, c.DModel, c.NLayer, layer), s);
+        RegisterComponents();
+    }
+
+    public override Tensor forward(Tensor x) => down_proj.call(nn.functional.gelu(up_proj.call(x)));
+}
+
+/// <summary>Pre-LN block: x + attn(norm(x)), then x + mlp(norm(x)).</summary>
+public sealed class Block : nn.Module<Tensor, Tensor>
+{
+    readonly RmsNorm ln_1, ln_2;
+    readonly CausalSelfAttention attn;
+    readonly Mlp mlp;
+    readonly Dropout drop;
+
+    public Block(GptConfig c, int layer, InitScheme s) : base(nameof(Block))
+    {
+        ln_1 = new(c.DModel);
+        attn = new(c, layer, s);
+        ln_2 = new(c.DModel);
+        mlp = new(c, layer, s);
+        drop = nn.Dropout(c.Dropout);
+        RegisterComponents();
+    }
+
+    public override Tensor forward(Tensor x)
+    {
+        x = x + drop.call(attn.call(ln_1.call(x)));
+        return x + drop.call(mlp.call(ln_2.call(x)));
+    }
+}
+
+/// <summary>
+/// GPT-style decoder: token and learned position embeddings, N pre-LN blocks, final RMSNorm, untied LM head.
+/// Construct outside any dispose scope and after torch.manual_seed: the constructor draws the initial weights.
+/// </summary>
+public sealed class Gpt : nn.Module<Tensor, Tensor>
+{
+    readonly GatedEmbedding wte;
+    readonly Parameter wpe;
+    readonly LayerNorm? ln_e;
+    readonly ModuleList<Block> h;
+    readonly RmsNorm ln_f;
+    readonly GatedLinear lm_head;
+    readonly Dropout drop;
+    readonly double embedScale;
+
+    public GptConfig Config { get; }
+
+    public InitScheme Scheme { get; }
+
+    public Gpt(GptConfig c, InitScheme s) : base(nameof(Gpt))
+    {
+        Config = c;
+        Scheme = s;
+        if (c.DModel % c.NHead != 0) throw new ArgumentException($"d-model {c.DModel} is not divisible by n-head {c.NHead}");
+        wte = new(c.VocabSize, c.DModel, new(MatrixRole.Embedding, c.DModel, c.NLayer, -1), s);
+        wpe = new Parameter(empty(c.BlockSize, c.DModel));
+        using (no_grad()) nn.init.normal_(wpe, 0.0, s.TargetStd(new(MatrixRole.Position, c.DModel, c.NLayer, -1)));
+        // Takase et al.: multiply embeddings by sqrt(d) so their scale matches the residual stream's.
+        embedScale = s.ScaledEmbed ? Math.Sqrt(c.DModel) : 1.0;
+        ln_e = s.EmbedNorm ? nn.LayerNorm(c.DModel) : null;
+        h = new ModuleList<Block>(Enumerable.Range(0, c.NLayer).Select(i => new Block(c, i, s)).ToArray());
+        ln_f = new(c.DModel);
+        lm_head = new(c.DModel, c.VocabSize, new(MatrixRole.Head, c.DModel, c.NLayer, -1), s);
+        drop = nn.Dropout(c.Dropout);
+        RegisterComponents();
+    }
+
+    /// <summary>idx (B, T) of token ids → logits (B, T, vocab).</summary>
+    public override Tensor forward(Tensor idx)
+    {
+        var t = idx.shape[1];
+        if (t > Config.BlockSize) throw new ArgumentException($"sequence of {t} tokens exceeds block size {Config.BlockSize}");
+        var x = wte.call(idx);
+        if (embedScale != 1.0) x = x * embedScale;
+        x = x + wpe.narrow(0, 0, t);
+        if (ln_e is not null) x = ln_e.call(x);
+        x = drop.call(x);
+        foreach (var block in h) x = block.call(x);
+        return lm_head.call(ln_f.call(x));
+    }
+
+    /// <summary>Every gated matrix by its state-dict prefix (e.g. "h.3.mlp.down_proj"), in parameter order.</summary>
+    public IReadOnlyList<(string Name, GatedMatrix Matrix)> Matrices() =>
+        named_modules().Where(m => m.module is GatedMatrix).Select(m => (m.name, (GatedMatrix)m.module)).ToList();
+
+    /// <summary>The learned position table (std in <see cref="Backbone"/>; never gated).</summary>
+    public Parameter PositionEmbedding => wpe;
+}

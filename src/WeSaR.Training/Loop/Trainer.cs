@@ -1,0 +1,169 @@
+using System.Text.Json;
+using TorchSharp;
+using TorchSharp.Modules;
+using WeSaR.Model;
+using WeSaR.Model.Checkpoints;
+using WeSaR.Training.Config;
+using WeSaR.Training.Data;
+using static TorchSharp.torch;
+
+namespace WeSaR.Training.Loop;
+
+/// <summary>Where a run stands between steps; saved with every checkpoint.</summary>
+public sealed record TrainerState(long Step, long DataPosition, long Tokens, double LrFactor, long Seed, string Scheme, GptConfig Model);
+
+/// <summary>
+/// One model, its optimizer and its data, advanced one step at a time. The caller decides when to evaluate,
+/// checkpoint, roll back, skip data or scale the learning rate; this class only makes each of those exact.
+/// Every step runs in its own dispose scope, so native memory stays flat however long the run.
+/// </summary>
+public sealed class Trainer : IDisposable
+{
+    const string ModelFile = "model.dat", OptimizerFile = "optimizer.dat", StateFile = "trainer.json";
+    static readonly JsonSerializerOptions Json = new() { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower, WriteIndented = true };
+
+    readonly TrainSettings settings;
+    readonly GptConfig config;
+    readonly BatchSampler train, val;
+    Gpt model;
+    OptimizerHelper optimizer;
+    List<Parameter> parameters;
+
+    public Device Device { get; }
+
+    public long Step { get; private set; }
+
+    /// <summary>Index of the next training batch; runs ahead of <see cref="Step"/> once batches are skipped.</summary>
+    public long DataPosition { get; private set; }
+
+    public long Tokens { get; private set; }
+
+    /// <summary>Multiplies the scheduled learning rate (lowered by spike rollbacks).</summary>
+    public double LrFactor { get; set; } = 1.0;
+
+    public Gpt Model => model;
+
+    public Trainer(TrainSettings settings, TokenFile data)
+    {
+        this.settings = settings;
+        Device = ResolveDevice(settings.Run.Device);
+        config = settings.Model.ToGpt(data.Header.VocabSize);
+        var seed = (ulong)settings.Run.Seed;
+        train = new BatchSampler(data, Split.Train, settings.Train.BatchSize, config.BlockSize, seed);
+        val = new BatchSampler(data, Split.Val, settings.Train.BatchSize, config.BlockSize, seed ^ 0x5EED_0F_7A11);
+        (model, optimizer, parameters) = Build(null);
+    }
+
+    public static Device ResolveDevice(string name)
+    {
+        if (name.StartsWith("cuda", StringComparison.Ordinal))
+        {
+            if (!cuda.is_available()) throw new InvalidOperationException($"run.device is {name} but CUDA is not available (build with -p:TorchDevice=cuda on a machine with an NVIDIA driver)");
+            var device = torch.device(name);
+            if (device.index >= cuda.device_count()) throw new InvalidOperationException($"run.device is {name} but only {cuda.device_count()} CUDA device(s) exist");
+            return device;
+        }
+        return CPU;
+    }
+
+    /// <summary>Fresh model from the seed (weights overwritten by <paramref name="from"/> if given), moved to the device, then its optimizer.</summary>
+    (Gpt, OptimizerHelper, List<Parameter>) Build(Checkpoint? from)
+    {
+        manual_seed(settings.Run.Seed);
+        var m = new Gpt(config, settings.Init.Scheme);
+        if (from is not null) StateBytes.Load(m, from.File(ModelFile));   // load while on the CPU (see StateBytes)
+        m.to(Device);
+        var opt = Optim.AdamW(m, settings.Optim.AdamW);
+        if (from is not null) StateBytes.Load(opt, from.File(OptimizerFile));
+        return (m, opt, m.parameters().Where(p => p.requires_grad).ToList());
+    }
+
+    public StepMetrics TrainStep(bool measure)
+    {
+        using var scope = NewDisposeScope();
+        // Per-step seeds make every random draw a function of (seed, step), on CPU and CUDA alike.
+        var stepSeed = (long)BatchSampler.Mix((ulong)settings.Run.Seed, (ulong)Step, 0x0D120);
+        manual_seed(stepSeed);
+        if (Device.type == DeviceType.CUDA) cuda.manual_seed_all(stepSeed);
+        var o = settings.Optim;
+        var lr = LrSchedule.At(Step, o.AdamW.Lr, o.WarmupSteps, settings.Train.Steps, o.MinLrRatio) * LrFactor;
+        Optim.SetLearningRate(optimizer, lr);
+
+        var (x, y) = train.Batch(DataPosition, Device);
+        var before = measure ? model.Matrices().Select(m => m.Matrix.EffectiveWeight().clone()).ToList() : null;
+        model.train();
+        optimizer.zero_grad();
+        var loss = Loss(x, y);
+        loss.backward();
+        var gradNorm = o.GradClip > 0 ? nn.utils.clip_grad_norm_(parameters, o.GradClip) : TotalGradNorm();
+        optimizer.step();
+
+        Step++;
+        DataPosition++;
+        Tokens += (long)train.BatchSize * train.SeqLen;
+        var metrics = new StepMetrics(Step, loss.item<float>(), gradNorm, lr, Tokens);
+        return before is null ? metrics : metrics with { UpdateRatio = UpdateRatios(before), Gate = Gates() };
+    }
+
+    /// <summary>Mean validation loss over the configured number of fixed batches.</summary>
+    public EvalResult Evaluate()
+    {
+        using var _ = no_grad();
+        model.eval();
+        var losses = Enumerable.Range(0, settings.Train.EvalBatches).Select(i =>
+        {
+            using var scope = NewDisposeScope();   // one per batch: a scope keeps every intermediate until it ends
+            var (x, y) = val.Batch(i, Device);
+            return (double)Loss(x, y).item<float>();
+        }).ToList();
+        return new EvalResult(Step, losses.Average());
+    }
+
+    /// <summary>Skips the next <paramref name="count"/> training batches (the data behind a spike).</summary>
+    public void SkipBatches(long count) => DataPosition += count;
+
+    public Checkpoint Capture() => new(Step, new Dictionary<string, byte[]>
+    {
+        [ModelFile] = StateBytes.Save(model),
+        [OptimizerFile] = StateBytes.Save(optimizer),
+        [StateFile] = JsonSerializer.SerializeToUtf8Bytes(
+            new TrainerState(Step, DataPosition, Tokens, LrFactor, settings.Run.Seed, settings.Init.Scheme.Name, config), Json),
+    });
+
+    /// <summary>Returns to a checkpoint exactly: weights, optimizer moments, step, data position and LR factor.</summary>
+    public void Restore(Checkpoint c)
+    {
+        var state = JsonSerializer.Deserialize<TrainerState>(c.File(StateFile), Json)!;
+        if (state.Model != config || state.Scheme != settings.Init.Scheme.Name)
+            throw new InvalidDataException($"checkpoint at step {c.Step} is for {state.Scheme} {state.Model}, not {settings.Init.Scheme.Name} {config}");
+        var (m, opt, ps) = Build(c);
+        optimizer.Dispose();
+        model.Dispose();
+        (model, optimizer, parameters) = (m, opt, ps);
+        (Step, DataPosition, Tokens, LrFactor) = (state.Step, state.DataPosition, state.Tokens, state.LrFactor);
+    }
+
+    Tensor Loss(Tensor x, Tensor y) =>
+        nn.functional.cross_entropy(model.call(x).view(-1, config.VocabSize), y.reshape(-1));
+
+    double TotalGradNorm() =>
+        Math.Sqrt(parameters.Where(p => p.grad is not null).Sum(p => Math.Pow(p.grad!.norm().item<float>(), 2)));
+
+    Dictionary<string, double> UpdateRatios(List<Tensor> before)
+    {
+        var matrices = model.Matrices();
+        return matrices.Select((m, i) => (m.Name, ratio: (m.Matrix.EffectiveWeight() - before[i]).norm() / before[i].norm()))
+            .ToDictionary(x => x.Name, x => (double)x.ratio.item<float>());
+    }
+
+    Dictionary<string, double> Gates() =>
+        model.Matrices().Where(m => m.Matrix.Gate is not null).ToDictionary(m => m.Name, m => (double)m.Matrix.Gate!.item<float>());
+
+    public long ParameterCount => model.parameters().Sum(p => p.numel());
+
+    public void Dispose()
+    {
+        optimizer.Dispose();
+        model.Dispose();
+    }
+}

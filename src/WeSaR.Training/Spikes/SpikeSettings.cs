@@ -1,0 +1,25 @@
+using WeSaR.Training.Config;
+
+namespace WeSaR.Training.Spikes;
+
+/// <summary>Which stream a detector watches.</summary>
+public enum SpikeMetric { Loss, GradNorm }
+
+public sealed record ZScoreSettings(bool Enabled, SpikeMetric Metric, int Window, double K, int Warmup);
+
+public sealed record RatioSettings(bool Enabled, SpikeMetric Metric, int Window, double Ratio, int Patience, int Warmup);
+
+/// <summary>spike.*: the detectors to run over the loss and gradient-norm streams.</summary>
+public sealed record SpikeSettings(bool NonFinite, ZScoreSettings ZScore, RatioSettings Ratio)
+{
+    static readonly Dictionary<string, SpikeMetric> Metrics = new() { ["loss"] = SpikeMetric.Loss, ["grad-norm"] = SpikeMetric.GradNorm };
+
+    public static SpikeSettings From(ConfigReader r)
+    {
+        var z = new ZScoreSettings(r.Bool("spike.z-score.enabled"), r.OneOf("spike.z-score.metric", Metrics),
+            r.Int("spike.z-score.window", 2), r.Double("spike.z-score.k", positive: true), r.Int("spike.z-score.warmup", 2));
+        var q = new RatioSettings(r.Bool("spike.ratio.enabled"), r.OneOf("spike.ratio.metric", Metrics),
+            r.Int("spike.ratio.window", 1), r.Double("spike.ratio.ratio", positive: true), r.Int("spike.ratio.patience", 1), r.Int("spike.ratio.warmup", 1));
+        return new(r.Bool("spike.non-finite"), z, q);
+    }
+}
