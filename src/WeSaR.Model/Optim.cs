@@ -13,7 +13,7 @@ public static class Optim
     /// matrices decay; gates, norm gains and anything else below 2-D do not. Frozen gates are left out.
     /// Build it after the model is on its device and has loaded its weights.
     /// </summary>
-    public static OptimizerHelper AdamW(nn.Module model, AdamWOptions o)
+    public static AdamW AdamW(nn.Module model, AdamWOptions o)
     {
         var trainable = model.parameters().Where(p => p.requires_grad).ToList();
         // Options, not the (ps, weight_decay:) overload, which silently resets the group's lr to 1e-3.

@@ -1,0 +1,60 @@
+using WeSaR.Training.Config;
+using WeSaR.Training.Loop;
+using WeSaR.TestSupport;
+
+namespace WeSaR.Training.Tests;
+
+public class ScheduleAndConfigTests
+{
+    [Fact]
+    public void Lr_warms_up_linearly_then_decays_by_cosine_to_the_floor()
+    {
+        double Lr(long s) => LrSchedule.At(s, peak: 1.0, warmup: 10, total: 110, minRatio: 0.1);
+        Assert.Equal(0.1, Lr(0), 12);
+        Assert.Equal(1.0, Lr(9), 12);
+        Assert.Equal(1.0, Lr(10), 12);
+        Assert.Equal(0.55, Lr(60), 12);   // halfway through the decay
+        Assert.Equal(0.1, Lr(110), 12);
+        Assert.Equal(0.1, Lr(500), 12);
+    }
+
+    [Fact]
+    public void The_tiny_preset_with_overrides_resolves()
+    {
+        var s = TrainSettings.Load(TestEnv.TinyPreset, ["data.path=/some/where/corpus.txt", "train.steps=7", "init.scheme=wesar(he)", "run.device=cuda:1"]);
+        Assert.Equal(7, s.Train.Steps);
+        Assert.Equal("/some/where/corpus.txt", s.Data.Path);
+        Assert.Equal("wesar(he)", s.Init.Scheme.Name);
+        Assert.Equal("cuda:1", s.Run.Device);
+        Assert.Equal(128, s.Model.DModel);
+    }
+
+    [Fact]
+    public void Every_problem_is_reported_at_once()
+    {
+        var e = Assert.Throws<ConfigException>(() => TrainSettings.Load(null,
+            ["data.path=x", "optim.lr=-1", "init.scheme=xavier", "model.n-head=3", "run.device=tpu", "train.steps=abc"]));
+        Assert.Contains(e.Problems, p => p.Contains("optim.lr must be positive"));
+        Assert.Contains(e.Problems, p => p.Contains("unknown init scheme 'xavier'"));
+        Assert.Contains(e.Problems, p => p.Contains("divisible by model.n-head"));
+        Assert.Contains(e.Problems, p => p.Contains("run.device"));
+        Assert.Contains(e.Problems, p => p.Contains("train.steps must be an integer"));
+    }
+
+    [Fact]
+    public void Unknown_keys_are_refused_on_the_command_line_and_in_files()
+    {
+        var e = Assert.Throws<ConfigException>(() => TrainSettings.Load(null, ["train.stepz=5"]));
+        Assert.Contains("train.stepz", e.Message);
+        using var dir = TestEnv.NewTempDir();
+        var file = Path.Combine(dir.Path, "bad.conf");
+        File.WriteAllText(file, "optim { learning-rate = 1e-3 }");
+        e = Assert.Throws<ConfigException>(() => TrainSettings.Load(file, ["data.path=x"]));
+        Assert.Contains("optim.learning-rate", e.Message);
+        Assert.Throws<ConfigException>(() => TrainSettings.Load(Path.Combine(dir.Path, "missing.conf"), []));
+    }
+
+    [Fact]
+    public void A_missing_data_path_says_how_to_give_one() =>
+        Assert.Contains("--set data.path=", Assert.Throws<ConfigException>(() => TrainSettings.Load(null, [])).Message);
+}

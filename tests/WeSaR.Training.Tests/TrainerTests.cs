@@ -1,0 +1,72 @@
+using WeSaR.Training.Config;
+using WeSaR.Training.Data;
+using WeSaR.Training.Loop;
+using WeSaR.TestSupport;
+
+namespace WeSaR.Training.Tests;
+
+public sealed class TrainerTests : IDisposable
+{
+    readonly TempDir dir = TestEnv.NewTempDir();
+
+    TrainSettings Settings(string scheme) => TrainSettings.Load(TestEnv.TinyPreset, [
+        $"data.path={TestEnv.Corpus}", $"init.scheme={scheme}", "model.n-layer=2", "model.d-model=64", "model.block-size=32",
+        "train.batch-size=4", "train.steps=40", "train.eval-batches=2", "optim.warmup-steps=5", "run.threads=1"]);
+
+    TokenFile Data(TrainSettings s) => DataSource.Open(s.Data, dir.Path);
+
+    [Fact]
+    public void Restoring_a_checkpoint_replays_the_same_losses_bit_for_bit()
+    {
+        var s = Settings("wesar(he)");
+        using var data = Data(s);
+        using var t = new Trainer(s, data);
+        for (var i = 0; i < 5; i++) t.TrainStep(measure: false);
+        var checkpoint = t.Capture();
+        var first = Enumerable.Range(0, 5).Select(_ => t.TrainStep(measure: false).Loss).ToList();
+        t.Restore(checkpoint);
+        Assert.Equal(5, t.Step);
+        var again = Enumerable.Range(0, 5).Select(_ => t.TrainStep(measure: false).Loss).ToList();
+        Assert.Equal(first, again);
+    }
+
+    [Fact]
+    public void Measured_steps_report_update_ratios_for_every_matrix_and_gates_for_wesar_only()
+    {
+        var s = Settings("wesar(he)");
+        using var data = Data(s);
+        using var t = new Trainer(s, data);
+        var plain = t.TrainStep(measure: false);
+        Assert.Null(plain.UpdateRatio);
+        var m = t.TrainStep(measure: true);
+        Assert.Equal(2 * 6 + 2, m.UpdateRatio!.Count);
+        Assert.All(m.UpdateRatio.Values, r => Assert.True(r > 0 && r < 1));
+        Assert.Contains("h.1.mlp.down_proj", m.Gate!.Keys);
+        Assert.Equal(t.Model.Scheme.GateInit(t.Model.Matrices().Single(x => x.Name == "h.1.mlp.down_proj").Matrix.Site),
+            m.Gate["h.1.mlp.down_proj"], 1);
+
+        var he = Settings("he");
+        using var t2 = new Trainer(he, data);
+        Assert.Empty(t2.TrainStep(measure: true).Gate!);
+    }
+
+    [Fact]
+    public void Skipping_batches_and_scaling_the_lr_change_what_the_next_step_does()
+    {
+        var s = Settings("he");
+        using var data = Data(s);
+        using var a = new Trainer(s, data);
+        using var b = new Trainer(s, data);
+        a.TrainStep(false);
+        b.TrainStep(false);
+        b.SkipBatches(3);
+        b.LrFactor = 0.5;
+        var ma = a.TrainStep(false);
+        var mb = b.TrainStep(false);
+        Assert.Equal(5, b.DataPosition);
+        Assert.Equal(ma.Lr * 0.5, mb.Lr, 12);
+        Assert.NotEqual(ma.Loss, mb.Loss);
+    }
+
+    public void Dispose() => dir.Dispose();
+}
