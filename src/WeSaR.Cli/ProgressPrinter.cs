@@ -35,7 +35,7 @@ public sealed class ProgressPrinter(long totalSteps) : IRunObserver
 
     public void Finish(RunSummary s)
     {
-        Line(s.Interrupted
+        Line(!s.Finished
             ? $"stopped at step {s.Step}/{s.TotalSteps}; continue with --resume --set run.dir={s.RunDir}"
             : $"done: {s.Step} steps in {Format(TimeSpan.FromSeconds(s.WallSeconds))}, val loss {s.ValLoss:F4} " +
               $"(perplexity {s.ValPpl:F2}), {s.TokensPerS:N0} tokens/s, {s.Spikes} spike(s); run folder {s.RunDir}");

@@ -73,10 +73,13 @@ public sealed record OptimSettings(AdamWOptions AdamW, double MinLrRatio, long W
 }
 
 /// <summary>train.*: the loop's length, batch and cadences.</summary>
-public sealed record LoopSettings(long Steps, int BatchSize, long LogInterval, long EvalInterval, int EvalBatches, long MeasureInterval)
+public sealed record LoopSettings(long Steps, long StopAt, int BatchSize, long LogInterval, long EvalInterval, int EvalBatches, long MeasureInterval)
 {
-    public static LoopSettings From(ConfigReader r) => new(r.Long("train.steps", 1), r.Int("train.batch-size", 1),
+    public static LoopSettings From(ConfigReader r) => new(r.Long("train.steps", 1), r.Long("train.stop-at", 0), r.Int("train.batch-size", 1),
         r.Long("train.log-interval", 1), r.Long("train.eval-interval", 0), r.Int("train.eval-batches", 1), r.Long("train.measure-interval", 0));
+
+    /// <summary>The step this invocation ends at.</summary>
+    public long EndStep => StopAt > 0 ? Math.Min(StopAt, Steps) : Steps;
 }
 
 /// <summary>checkpoint.*: cadence and retention.</summary>

@@ -18,9 +18,12 @@ public interface IRunObserver
     void Spiked(SpikeSignal signal) { }
 }
 
-/// <summary>The end of a run, also written to summary.json.</summary>
+/// <summary>The end of an invocation, also written to summary.json. <c>Interrupted</c>: stopped by cancellation (Ctrl-C).</summary>
 public sealed record RunSummary(string RunDir, long Step, long TotalSteps, bool Interrupted, double? ValLoss, double? ValPpl,
-    double TokensPerS, int Spikes, double WallSeconds, long Parameters);
+    double TokensPerS, int Spikes, double WallSeconds, long Parameters)
+{
+    public bool Finished => Step >= TotalSteps;
+}
 
 /// <summary>
 /// A whole training run in a folder: resolved config, metrics.jsonl, checkpoints/ and summary.json.
@@ -69,7 +72,7 @@ public sealed class TrainingRun(TrainSettings settings, string runDir)
         EvalResult? lastEval = null;
         var interrupted = false;
 
-        while (trainer.Step < s.Steps)
+        while (trainer.Step < s.EndStep)
         {
             if (ct.IsCancellationRequested) { interrupted = true; break; }
             var measure = s.MeasureInterval > 0 && (trainer.Step + 1) % s.MeasureInterval == 0;
@@ -103,7 +106,7 @@ public sealed class TrainingRun(TrainSettings settings, string runDir)
                 observer.Stepped(line, TimeSpan.FromSeconds(perStep * (s.Steps - m.Step)));
                 (windowTokens, windowSeconds) = (0, 0);
             }
-            if (last || (settings.Checkpoint.Interval > 0 && m.Step % settings.Checkpoint.Interval == 0))
+            if (last || m.Step == s.EndStep || (settings.Checkpoint.Interval > 0 && m.Step % settings.Checkpoint.Interval == 0))
                 SaveCheckpoint(trainer, store, observer);
         }
         if (interrupted && trainer.Step > firstStep) SaveCheckpoint(trainer, store, observer);

@@ -1,0 +1,128 @@
+using System.Text.Json;
+using WeSaR.Training.Data;
+using WeSaR.Training.Loop;
+using WeSaR.TestSupport;
+
+namespace WeSaR.Cli.Tests;
+
+/// <summary>`wesar train` as a user runs it: real processes, the real corpus, files on disk.</summary>
+public sealed class TrainCommandTests : IDisposable
+{
+    readonly TempDir work = TestEnv.NewTempDir();
+
+    // A small version of the tiny preset so each process takes seconds.
+    string[] Small(string runDir, params string[] extra) =>
+    [
+        "--workdir", work.Path, "train", "--config", TestEnv.TinyPreset,
+        "--set", $"data.path={TestEnv.Corpus}", "--set", $"run.dir={runDir}", "--set", "init.scheme=wesar(he)",
+        "--set", "model.block-size=64", "--set", "train.batch-size=8", "--set", "train.steps=20",
+        "--set", "train.eval-interval=10", "--set", "train.eval-batches=2", "--set", "train.measure-interval=5",
+        "--set", "checkpoint.interval=5", "--set", "optim.warmup-steps=4", "--set", "run.threads=1",
+        .. extra.SelectMany(e => new[] { "--set", e }),
+    ];
+
+    static Wesar.Result Ok(Wesar.Result r)
+    {
+        Assert.True(r.ExitCode == 0, $"exit {r.ExitCode}\n{r.Stdout}\n{r.Stderr}");
+        return r;
+    }
+
+    static string FileHash(string checkpoint, string file) =>
+        JsonDocument.Parse(File.ReadAllText(Path.Combine(checkpoint, "manifest.json"))).RootElement.GetProperty("files")
+            .EnumerateArray().Single(f => f.GetProperty("name").GetString() == file).GetProperty("sha256").GetString()!;
+
+    [Fact]
+    public void Stopping_halfway_and_resuming_in_a_new_process_is_bitwise_equal_to_a_straight_run()
+    {
+        var straight = Path.Combine(work.Path, "straight");
+        var split = Path.Combine(work.Path, "split");
+        Ok(Wesar.Run(Small(straight)));
+        Ok(Wesar.Run(Small(split, "train.stop-at=10")));
+        Assert.Equal(10, MetricsLog.Read(Path.Combine(split, MetricsLog.FileName)).Max(l => l.Step));
+        var resumed = Ok(Wesar.Run([.. Small(split), "--resume"]));
+        Assert.Contains("resumed from step 10", resumed.Stdout);
+
+        var a = MetricsLog.Read(Path.Combine(straight, MetricsLog.FileName));
+        var b = MetricsLog.Read(Path.Combine(split, MetricsLog.FileName));
+        Assert.Equal(Enumerable.Range(1, 20).Select(i => (long)i), b.Select(l => l.Step));
+        Assert.Equal(a.Select(l => l.Loss), b.Select(l => l.Loss));
+        Assert.Equal(a.Select(l => l.GradNorm), b.Select(l => l.GradNorm));
+        Assert.Equal(a.Last().ValLoss, b.Last().ValLoss);
+        var last = Path.Combine("checkpoints", "step-000000020");
+        Assert.Equal(FileHash(Path.Combine(straight, last), "model.dat"), FileHash(Path.Combine(split, last), "model.dat"));
+        Assert.Equal(FileHash(Path.Combine(straight, last), "optimizer.dat"), FileHash(Path.Combine(split, last), "optimizer.dat"));
+    }
+
+    [Fact]
+    public void Metrics_lines_carry_the_documented_fields_and_update_ratios_and_gates_on_measured_steps()
+    {
+        var run = Path.Combine(work.Path, "run");
+        var r = Ok(Wesar.Run(Small(run)));
+        Assert.Contains("done: 20 steps", r.Stdout);
+        var lines = File.ReadAllLines(Path.Combine(run, MetricsLog.FileName)).Select(l => JsonDocument.Parse(l).RootElement).ToList();
+        Assert.All(lines, l =>
+        {
+            foreach (var key in new[] { "step", "loss", "grad_norm", "lr", "tokens_per_s" }) Assert.True(l.TryGetProperty(key, out _), key);
+        });
+        var measured = lines.Where(l => l.TryGetProperty("update_ratio", out _)).Select(l => l.GetProperty("step").GetInt64()).ToList();
+        Assert.Equal([5L, 10, 15, 20], measured);
+        var gates = lines.First(l => l.TryGetProperty("gate", out _)).GetProperty("gate");
+        Assert.Equal(4 * 6 + 2, gates.EnumerateObject().Count());
+        Assert.True(File.Exists(Path.Combine(run, TrainingRun.SummaryFile)));
+        Assert.Contains("init", File.ReadAllText(Path.Combine(run, TrainingRun.ConfigFile)));
+        // Retention: keep-last 3 of the checkpoints at 5, 10, 15, 20.
+        Assert.Equal(["step-000000010", "step-000000015", "step-000000020"],
+            Directory.GetDirectories(Path.Combine(run, "checkpoints")).Select(Path.GetFileName).Order());
+    }
+
+    [Theory]
+    [InlineData("init.scheme=xavier", "unknown init scheme 'xavier'")]
+    [InlineData("optim.lr=-0.1", "optim.lr must be positive")]
+    [InlineData("train.stepz=3", "unknown key")]
+    [InlineData("data.path=/nonexistent/corpus.txt", "input not found")]
+    [InlineData("run.device=cuda:0", "CUDA is not available")]
+    public void Bad_input_exits_2_with_a_clear_message_before_touching_anything(string bad, string message)
+    {
+        var run = Path.Combine(work.Path, "bad");
+        var r = Wesar.Run(Small(run, bad));
+        Assert.Equal(2, r.ExitCode);
+        Assert.Contains(message, r.Stderr);
+        Assert.False(Directory.Exists(run));
+    }
+
+    [Fact]
+    public void A_used_run_folder_is_refused_without_resume_and_left_as_it_was()
+    {
+        var run = Path.Combine(work.Path, "used");
+        Ok(Wesar.Run(Small(run, "train.steps=5")));
+        var before = File.ReadAllText(Path.Combine(run, MetricsLog.FileName));
+        var r = Wesar.Run(Small(run, "train.steps=5"));
+        Assert.Equal(2, r.ExitCode);
+        Assert.Contains("--resume", r.Stderr);
+        Assert.Equal(before, File.ReadAllText(Path.Combine(run, MetricsLog.FileName)));
+    }
+
+    [Fact]
+    public void Native_memory_stays_flat_from_step_200_to_step_2000()
+    {
+        var run = Path.Combine(work.Path, "soak");
+        Ok(Wesar.Run(TimeSpan.FromMinutes(10), Small(run, "train.steps=2000", "model.block-size=32", "train.batch-size=4",
+            "train.log-interval=100", "train.eval-interval=500", "train.measure-interval=100", "checkpoint.interval=500")));
+        var rss = MetricsLog.Read(Path.Combine(run, MetricsLog.FileName)).ToDictionary(l => l.Step, l => l.RssMb);
+        Assert.True(Math.Abs(rss[2000] / rss[200] - 1) < 0.05, $"RSS {rss[200]:F1} MiB at step 200, {rss[2000]:F1} MiB at step 2000");
+    }
+
+    [Fact]
+    public void The_tiny_preset_learns_well_below_the_unigram_entropy_of_the_text()
+    {
+        var run = Path.Combine(work.Path, "learn");
+        Ok(Wesar.Run(["--workdir", work.Path, "train", "--config", TestEnv.TinyPreset, "--set", $"data.path={TestEnv.Corpus}",
+            "--set", $"run.dir={run}", "--set", "train.steps=100", "--set", "optim.warmup-steps=20"]));
+        var val = MetricsLog.Read(Path.Combine(run, MetricsLog.FileName)).Last().ValLoss!.Value;
+        var bytes = File.ReadAllBytes(TestEnv.Corpus);
+        var entropy = -bytes.GroupBy(b => b).Sum(g => (double)g.Count() / bytes.Length * Math.Log((double)g.Count() / bytes.Length));
+        Assert.True(val < entropy - 0.5, $"validation loss {val:F3} vs unigram entropy {entropy:F3} nats/byte");
+    }
+
+    public void Dispose() => work.Dispose();
+}
