@@ -83,10 +83,10 @@ public sealed record LoopSettings(long Steps, long StopAt, int BatchSize, long L
 }
 
 /// <summary>checkpoint.*: cadence and retention.</summary>
-public sealed record CheckpointSettings(long Interval, Retention Retention, int MemoryRing)
+public sealed record CheckpointSettings(long Interval, Retention Retention)
 {
     public static CheckpointSettings From(ConfigReader r) => new(r.Long("checkpoint.interval", 0),
-        new Retention(r.Int("checkpoint.keep-last", 1), r.Long("checkpoint.keep-every", 0)), r.Int("checkpoint.memory-ring", 0));
+        new Retention(r.Int("checkpoint.keep-last", 1), r.Long("checkpoint.keep-every", 0)));
 }
 
 /// <summary>Everything one training run needs, validated as a whole.</summary>
