@@ -95,7 +95,8 @@ public sealed class Trainer : IDisposable
         optimizer.zero_grad();
         var loss = Loss(x, y);
         loss.backward();
-        var gradNorm = o.GradClip > 0 ? nn.utils.clip_grad_norm_(parameters, o.GradClip) : TotalGradNorm();
+        // An infinite bound measures the norm without clipping.
+        var gradNorm = nn.utils.clip_grad_norm_(parameters, o.GradClip > 0 ? o.GradClip : double.PositiveInfinity);
         optimizer.step();
 
         Step++;
@@ -145,9 +146,6 @@ public sealed class Trainer : IDisposable
 
     Tensor Loss(Tensor x, Tensor y) =>
         nn.functional.cross_entropy(model.call(x).view(-1, config.VocabSize), y.reshape(-1));
-
-    double TotalGradNorm() =>
-        Math.Sqrt(parameters.Where(p => p.grad is not null).Sum(p => Math.Pow(p.grad!.norm().item<float>(), 2)));
 
     Dictionary<string, double> UpdateRatios(List<Tensor> before)
     {

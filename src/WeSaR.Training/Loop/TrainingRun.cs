@@ -103,10 +103,10 @@ public sealed class TrainingRun(TrainSettings settings, string runDir)
                     spike is null ? null : $"{spike.Rule}:{spike.Metric}");
                 log.Write(line);
                 var perStep = timedSeconds > 0 ? timedSeconds / Math.Max(1, m.Step - firstStep - 3) : seconds;
-                observer.Stepped(line, TimeSpan.FromSeconds(perStep * (s.Steps - m.Step)));
+                observer.Stepped(line, TimeSpan.FromSeconds(perStep * (s.EndStep - m.Step)));
                 (windowTokens, windowSeconds) = (0, 0);
             }
-            if (last || m.Step == s.EndStep || (settings.Checkpoint.Interval > 0 && m.Step % settings.Checkpoint.Interval == 0))
+            if (m.Step == s.EndStep || (settings.Checkpoint.Interval > 0 && m.Step % settings.Checkpoint.Interval == 0))
                 SaveCheckpoint(trainer, store, observer);
         }
         if (interrupted && trainer.Step > firstStep) SaveCheckpoint(trainer, store, observer);
