@@ -13,6 +13,7 @@ public static class Program
             DoctorCommand.Create(),
             DataCommand.Create(),
             TrainCommand.Create(),
+            SweepCommand.Create(),
         };
         return root.Parse(args).Invoke();
     }

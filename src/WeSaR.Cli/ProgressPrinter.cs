@@ -33,12 +33,16 @@ public sealed class ProgressPrinter(long totalSteps) : IRunObserver
     public void Spiked(SpikeSignal s) =>
         Line($"SPIKE at step {s.Step}: {s.Metric} {s.Value:G4} ({s.Rule}; threshold {s.Threshold:G4}, mean {s.Mean:G4})");
 
+    public void RolledBack(RollbackOrder o) =>
+        Line($"rolled back from step {o.FromStep} to {o.ToStep}, skipping {o.SkipBatches} batch(es), lr x{o.LrScale:G3}");
+
     public void Finish(RunSummary s)
     {
-        Line(!s.Finished
+        Line(s.Failure is not null ? $"failed at step {s.Step}: {s.Failure}"
+            : !s.Finished
             ? $"stopped at step {s.Step}/{s.TotalSteps}; continue with --resume --set run.dir={s.RunDir}"
             : $"done: {s.Step} steps in {Format(TimeSpan.FromSeconds(s.WallSeconds))}, val loss {s.ValLoss:F4} " +
-              $"(perplexity {s.ValPpl:F2}), {s.TokensPerS:N0} tokens/s, {s.Spikes} spike(s); run folder {s.RunDir}");
+              $"(perplexity {s.ValPpl:F2}), {s.TokensPerS:N0} tokens/s, {s.Spikes} spike(s), {s.Rollbacks} rollback(s); run folder {s.RunDir}");
     }
 
     void Line(string text)

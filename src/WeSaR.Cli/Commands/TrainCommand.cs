@@ -52,9 +52,9 @@ public static class TrainCommand
                 cts.Cancel();
             };
             var printer = new ProgressPrinter(settings.Train.Steps);
-            var summary = run.Execute(data, resume, printer, cts.Token);
+            var summary = run.Execute(data, resume ? ResumePoint.Newest : ResumePoint.Fresh, new LocalRunControl(settings.Spike), printer, cts.Token);
             printer.Finish(summary);
-            return summary.Interrupted ? GlobalOptions.Interrupted : 0;
+            return summary.Interrupted ? GlobalOptions.Interrupted : summary.Failure is not null ? GlobalOptions.Failed : 0;
         }
     }
 

@@ -9,6 +9,8 @@ namespace WeSaR.Model.Checkpoints;
 /// A save writes a hidden temp folder, flushes every file to disk, writes the manifest last and renames the
 /// folder into place: the rename is the commit, so a crash leaves either the old set or a stray temp folder
 /// (removed on the next open), never a half checkpoint that looks valid. Loads verify every hash.
+/// Retention is applied by <see cref="Prune"/>, which the caller runs once a save is committed elsewhere too
+/// (the journal), so the checkpoint a resume needs is never pruned in favour of an uncommitted one.
 /// </summary>
 public sealed class CheckpointStore
 {
@@ -29,7 +31,8 @@ public sealed class CheckpointStore
 
     public static string FolderName(long step) => $"step-{step:D9}";
 
-    public CheckpointInfo Save(Checkpoint checkpoint)
+    /// <param name="halfway">Runs after the files are written and before the commit rename (a hook for crash tests).</param>
+    public CheckpointInfo Save(Checkpoint checkpoint, Action? halfway = null)
     {
         var temp = Path.Combine(Directory, $"{TempPrefix}{FolderName(checkpoint.Step)}-{Guid.NewGuid():N}");
         System.IO.Directory.CreateDirectory(temp);
@@ -41,6 +44,7 @@ public sealed class CheckpointStore
         }
         var manifest = JsonSerializer.SerializeToUtf8Bytes(new Manifest(1, checkpoint.Step, DateTime.UtcNow, entries), Json);
         WriteDurably(Path.Combine(temp, ManifestName), manifest);
+        halfway?.Invoke();
 
         var final = Path.Combine(Directory, FolderName(checkpoint.Step));
         if (System.IO.Directory.Exists(final))
@@ -55,7 +59,6 @@ public sealed class CheckpointStore
         {
             System.IO.Directory.Move(temp, final);
         }
-        Prune();
         return new CheckpointInfo(checkpoint.Step, final, Sha256(manifest));
     }
 
@@ -87,6 +90,16 @@ public sealed class CheckpointStore
         return new Checkpoint(manifest.Step, files);
     }
 
+    /// <summary>The checkpoint at exactly <paramref name="step"/>, if its manifest hash is <paramref name="manifestSha256"/> and its files verify.</summary>
+    public Checkpoint LoadExact(long step, string manifestSha256)
+    {
+        var info = List().FirstOrDefault(c => c.Step == step)
+                   ?? throw new InvalidDataException($"committed checkpoint at step {step} is missing from {Directory}");
+        if (info.ManifestSha256 != manifestSha256)
+            throw new InvalidDataException($"checkpoint at step {step} in {Directory} is not the committed one (manifest hash differs)");
+        return Load(info.Path);
+    }
+
     /// <summary>The newest checkpoint at or before <paramref name="maxStep"/> whose files all verify; damaged ones are skipped.</summary>
     public Checkpoint? LoadLatest(long maxStep = long.MaxValue, Action<string>? onSkipped = null)
     {
@@ -104,7 +117,8 @@ public sealed class CheckpointStore
         foreach (var c in List().Where(c => c.Step > step)) System.IO.Directory.Delete(c.Path, recursive: true);
     }
 
-    void Prune()
+    /// <summary>Deletes what the retention rule does not keep.</summary>
+    public void Prune()
     {
         var all = List();
         for (var i = 0; i < all.Count; i++)

@@ -46,6 +46,10 @@ public sealed class ConfigReader(Akka.Configuration.Config config)
         return v;
     }
 
+    public IReadOnlyList<long> LongList(string path) => Read(path, "a list of integers", () => (IReadOnlyList<long>)config.GetLongList(path).ToList(), []);
+
+    public IReadOnlyList<string> StringList(string path) => Read(path, "a list of strings", () => (IReadOnlyList<string>)config.GetStringList(path).ToList(), []);
+
     public T OneOf<T>(string path, IReadOnlyDictionary<string, T> choices)
     {
         var s = String(path);

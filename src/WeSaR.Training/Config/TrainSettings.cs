@@ -91,14 +91,14 @@ public sealed record CheckpointSettings(long Interval, Retention Retention)
 
 /// <summary>Everything one training run needs, validated as a whole.</summary>
 public sealed record TrainSettings(RunSettings Run, DataSettings Data, ModelSettings Model, InitSettings Init,
-    OptimSettings Optim, LoopSettings Train, CheckpointSettings Checkpoint, SpikeSettings Spike, Akka.Configuration.Config Source)
+    OptimSettings Optim, LoopSettings Train, CheckpointSettings Checkpoint, SpikeSettings Spike, FaultSettings Faults, Akka.Configuration.Config Source)
 {
     /// <summary>Reads and checks every section; throws <see cref="ConfigException"/> listing all problems.</summary>
     public static TrainSettings From(Akka.Configuration.Config config)
     {
         var r = new ConfigReader(config);
         var s = new TrainSettings(RunSettings.From(r), DataSettings.From(r), ModelSettings.From(r), InitSettings.From(r),
-            OptimSettings.From(r), LoopSettings.From(r), CheckpointSettings.From(r), SpikeSettings.From(r), config);
+            OptimSettings.From(r), LoopSettings.From(r), CheckpointSettings.From(r), SpikeSettings.From(r), FaultSettings.From(r), config);
         r.ThrowIfInvalid();
         return s;
     }

@@ -19,7 +19,9 @@ public sealed record TrainerState(long Step, long DataPosition, long Tokens, dou
 /// </summary>
 public sealed class Trainer : IDisposable
 {
-    const string ModelFile = "model.dat", OptimizerFile = "optimizer.dat", StateFile = "trainer.json";
+    public const string ModelFile = "model.dat", OptimizerFile = "optimizer.dat", StateFile = "trainer.json";
+    // LibTorch's default generator is process-wide; runs sharing a process (sweep slots) take turns where they draw from it.
+    static readonly object Rng = new();
     static readonly JsonSerializerOptions Json = new() { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower, WriteIndented = true };
 
     readonly TrainSettings settings;
@@ -69,8 +71,12 @@ public sealed class Trainer : IDisposable
     /// <summary>Fresh model from the seed (weights overwritten by <paramref name="from"/> if given), moved to the device, then its optimizer.</summary>
     (Gpt, OptimizerHelper, List<Parameter>) Build(Checkpoint? from)
     {
-        manual_seed(settings.Run.Seed);
-        var m = new Gpt(config, settings.Init.Scheme);
+        Gpt m;
+        lock (Rng)
+        {
+            manual_seed(settings.Run.Seed);
+            m = new Gpt(config, settings.Init.Scheme);
+        }
         if (from is not null) StateBytes.Load(m, from.File(ModelFile));   // load while on the CPU (see StateBytes)
         m.to(Device);
         var opt = Optim.AdamW(m, settings.Optim.AdamW);
@@ -79,6 +85,12 @@ public sealed class Trainer : IDisposable
     }
 
     public StepMetrics TrainStep(bool measure)
+    {
+        if (config.Dropout == 0) return Advance(measure);
+        lock (Rng) return Advance(measure);
+    }
+
+    StepMetrics Advance(bool measure)
     {
         using var scope = NewDisposeScope();
         // Per-step seeds make every random draw a function of (seed, step), on CPU and CUDA alike.
@@ -94,6 +106,7 @@ public sealed class Trainer : IDisposable
         model.train();
         optimizer.zero_grad();
         var loss = Loss(x, y);
+        if (settings.Faults.PoisonBatches.Contains(DataPosition)) loss = loss * settings.Faults.PoisonScale;
         loss.backward();
         // An infinite bound measures the norm without clipping.
         var gradNorm = nn.utils.clip_grad_norm_(parameters, o.GradClip > 0 ? o.GradClip : double.PositiveInfinity);
@@ -131,12 +144,16 @@ public sealed class Trainer : IDisposable
             new TrainerState(Step, DataPosition, Tokens, LrFactor, settings.Run.Seed, settings.Init.Scheme.Name, config), Json),
     });
 
-    /// <summary>Returns to a checkpoint exactly: weights, optimizer moments, step, data position and LR factor.</summary>
-    public void Restore(Checkpoint c)
+    /// <summary>
+    /// Returns to a checkpoint exactly: weights, optimizer moments, step, data position and LR factor;
+    /// <c>null</c> returns to the initialisation.
+    /// </summary>
+    public void Restore(Checkpoint? c)
     {
-        var state = JsonSerializer.Deserialize<TrainerState>(c.File(StateFile), Json)!;
+        var state = c is null ? new TrainerState(0, 0, 0, 1.0, settings.Run.Seed, settings.Init.Scheme.Name, config)
+            : JsonSerializer.Deserialize<TrainerState>(c.File(StateFile), Json)!;
         if (state.Model != config || state.Scheme != settings.Init.Scheme.Name)
-            throw new InvalidDataException($"checkpoint at step {c.Step} is for {state.Scheme} {state.Model}, not {settings.Init.Scheme.Name} {config}");
+            throw new InvalidDataException($"checkpoint at step {state.Step} is for {state.Scheme} {state.Model}, not {settings.Init.Scheme.Name} {config}");
         var (m, opt, ps) = Build(c);
         optimizer.Dispose();
         model.Dispose();

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Text.Json;
+using System.Text.Json.Serialization;
 using WeSaR.Model.Checkpoints;
 using WeSaR.Training.Config;
 using WeSaR.Training.Data;
@@ -16,23 +17,34 @@ public interface IRunObserver
     void Evaluated(EvalResult result) { }
     void Checkpointed(CheckpointInfo info) { }
     void Spiked(SpikeSignal signal) { }
+    void RolledBack(RollbackOrder order) { }
 }
 
-/// <summary>The end of an invocation, also written to summary.json. <c>Interrupted</c>: stopped by cancellation (Ctrl-C).</summary>
+/// <summary>
+/// The end of an invocation, also written to summary.json. <c>Interrupted</c>: stopped by cancellation (Ctrl-C);
+/// <c>Failure</c>: the spike policy gave up. <c>ModelSha256</c> identifies the final weights bit for bit.
+/// </summary>
 public sealed record RunSummary(string RunDir, long Step, long TotalSteps, bool Interrupted, double? ValLoss, double? ValPpl,
-    double TokensPerS, int Spikes, double WallSeconds, long Parameters)
+    double TokensPerS, int Spikes, int Rollbacks, double WallSeconds, long Parameters, double? LastLoss, string? ModelSha256, string? Failure)
 {
-    public bool Finished => Step >= TotalSteps;
+    public bool Finished => Failure is null && Step >= TotalSteps;
 }
 
 /// <summary>
 /// A whole training run in a folder: resolved config, metrics.jsonl, checkpoints/ and summary.json.
-/// Resumes exactly from the newest valid checkpoint; stops cleanly (with a checkpoint) when cancelled.
+/// Starts from a <see cref="ResumePoint"/>, leaves spike decisions to an <see cref="IRunControl"/>, rolls back
+/// exactly when told, and stops cleanly (with a checkpoint) when cancelled.
 /// </summary>
 public sealed class TrainingRun(TrainSettings settings, string runDir)
 {
-    public const string ConfigFile = "config.conf", SummaryFile = "summary.json", CheckpointDir = "checkpoints";
-    static readonly JsonSerializerOptions Json = new() { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower, WriteIndented = true };
+    public const string ConfigFile = "config.conf", SummaryFile = "summary.json", CheckpointDir = "checkpoints", StreamFile = "stream.json";
+    // Detector history kept in each checkpoint: far beyond any sensible detector window, bounded in size.
+    const int HistoryCap = 65536;
+    static readonly JsonSerializerOptions Json = new()
+    {
+        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower, WriteIndented = true,
+        NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals,
+    };
 
     public string RunDir => runDir;
 
@@ -44,79 +56,150 @@ public sealed class TrainingRun(TrainSettings settings, string runDir)
             throw new ConfigException([$"run folder {runDir} already holds a run: pass --resume to continue it, or choose another run.dir"]);
     }
 
-    public RunSummary Execute(TokenFile data, bool resume, IRunObserver observer, CancellationToken ct)
+    /// <param name="attempt">How many times this run was started before (for <c>faults.throw-attempts</c>).</param>
+    public RunSummary Execute(TokenFile data, ResumePoint from, IRunControl control, IRunObserver observer, CancellationToken ct, int attempt = 0)
     {
-        CheckFolder(resume);
         Directory.CreateDirectory(runDir);
         File.WriteAllText(Path.Combine(runDir, ConfigFile), ConfigLoader.Render(settings.Source));
         if (settings.Run.Threads > 0) TorchSharp.torch.set_num_threads(settings.Run.Threads);
 
         var s = settings.Train;
+        var faults = settings.Faults;
         var store = new CheckpointStore(Path.Combine(runDir, CheckpointDir), settings.Checkpoint.Retention);
         using var trainer = new Trainer(settings, data);
-        if (resume && store.LoadLatest(onSkipped: m => observer.Message("skipping damaged checkpoint: " + m)) is { } latest)
-        {
-            trainer.Restore(latest);
-            observer.Message($"resumed from step {latest.Step}");
-        }
-        using var log = new MetricsLog(Path.Combine(runDir, MetricsLog.FileName), trainer.Step);
-        var watch = SpikeWatch.From(settings.Spike);
+        var start = from.ManifestSha256 is { } sha ? store.LoadExact(from.Step, sha)
+            : from.Step > 0 ? store.LoadLatest(from.Step, m => observer.Message("skipping damaged checkpoint: " + m)) : null;
+        var history = Restore(trainer, start);
+        if (start is not null) observer.Message($"resumed from step {start.Step}");
+        trainer.SkipBatches(from.SkipBatches);
+        trainer.LrFactor *= from.LrScale;
+        store.DeleteAfter(trainer.Step);   // checkpoints past the start belong to a history that is being redone
+        var log = new MetricsLog(Path.Combine(runDir, MetricsLog.FileName), trainer.Step);
+        control.Reset(history);
         observer.Started(trainer.Step, s.Steps, trainer.ParameterCount);
 
         var wall = Stopwatch.StartNew();
         var stepTime = new Stopwatch();
-        long windowTokens = 0, timedTokens = 0;
+        long windowTokens = 0, timedTokens = 0, timedSteps = 0;
         double windowSeconds = 0, timedSeconds = 0;
         var firstStep = trainer.Step;
-        int spikes = 0;
+        int spikes = 0, rollbacks = 0;
         EvalResult? lastEval = null;
+        double? lastLoss = null;
+        string? modelSha = null, failure = null;
         var interrupted = false;
 
-        while (trainer.Step < s.EndStep)
+        try
         {
-            if (ct.IsCancellationRequested) { interrupted = true; break; }
-            var measure = s.MeasureInterval > 0 && (trainer.Step + 1) % s.MeasureInterval == 0;
-            stepTime.Restart();
-            var m = trainer.TrainStep(measure);
-            var seconds = stepTime.Elapsed.TotalSeconds;
-            windowTokens += (long)s.BatchSize * settings.Model.BlockSize;
-            windowSeconds += seconds;
-            if (m.Step - firstStep > 3)   // the first steps pay for allocation and warm-up
+            while (trainer.Step < s.EndStep)
             {
-                timedTokens += (long)s.BatchSize * settings.Model.BlockSize;
-                timedSeconds += seconds;
-            }
+                if (ct.IsCancellationRequested) { interrupted = true; break; }
+                if (faults.ThrowAtStep == trainer.Step + 1 && attempt < faults.ThrowAttempts)
+                    throw new InjectedFault($"injected fault at step {faults.ThrowAtStep} (attempt {attempt + 1} of {faults.ThrowAttempts} that throw)");
+                var measure = s.MeasureInterval > 0 && (trainer.Step + 1) % s.MeasureInterval == 0;
+                stepTime.Restart();
+                var m = trainer.TrainStep(measure);
+                var seconds = stepTime.Elapsed.TotalSeconds;
+                var tokens = (long)s.BatchSize * settings.Model.BlockSize;
+                windowTokens += tokens;
+                windowSeconds += seconds;
+                if (m.Step - firstStep > 3)   // the first steps pay for allocation and warm-up
+                {
+                    timedTokens += tokens;
+                    timedSeconds += seconds;
+                    timedSteps++;
+                }
 
-            var spike = watch.Observe(new StreamPoint(m.Step, m.Loss, m.GradNorm));
-            if (spike is not null) { spikes++; observer.Spiked(spike); }
-            EvalResult? eval = null;
-            var last = m.Step == s.Steps;
-            if (last || (s.EvalInterval > 0 && m.Step % s.EvalInterval == 0))
-            {
-                eval = lastEval = trainer.Evaluate();
-                observer.Evaluated(eval);
+                var point = new StreamPoint(m.Step, m.Loss, m.GradNorm);
+                var spike = control.Observe(point);
+                if (spike is not null)
+                {
+                    spikes++;
+                    observer.Spiked(spike);
+                    var decision = control.Decide(spike, store.List());
+                    if (decision.Failure is not null) { failure = decision.Failure; break; }
+                    if (decision.Rollback is { } order)
+                    {
+                        Pause(PausePoint.Rollback, order.FromStep, observer, ct);
+                        history = Restore(trainer, order.ToStep == 0 ? null : CheckpointStore.Load(StepFolder(store, order.ToStep)));
+                        trainer.SkipBatches(order.SkipBatches);
+                        trainer.LrFactor *= order.LrScale;
+                        store.DeleteAfter(order.ToStep);
+                        log.Dispose();
+                        log = new MetricsLog(Path.Combine(runDir, MetricsLog.FileName), order.ToStep);
+                        control.Reset(history);
+                        rollbacks++;
+                        observer.RolledBack(order);
+                        continue;
+                    }
+                }
+                history.Add(point);
+                if (history.Count > HistoryCap) history.RemoveRange(0, history.Count - HistoryCap);
+                lastLoss = m.Loss;
+
+                EvalResult? eval = null;
+                var last = m.Step == s.Steps;
+                if (last || (s.EvalInterval > 0 && m.Step % s.EvalInterval == 0))
+                {
+                    eval = lastEval = trainer.Evaluate();
+                    observer.Evaluated(eval);
+                }
+                if (last || measure || eval is not null || spike is not null || m.Step % s.LogInterval == 0)
+                {
+                    var line = new MetricsLine(m.Step, m.Loss, m.GradNorm, m.Lr, m.Tokens, windowTokens / Math.Max(windowSeconds, 1e-9),
+                        Environment.WorkingSet / 1048576.0, m.UpdateRatio, m.Gate, eval?.Loss, eval?.Perplexity,
+                        spike is null ? null : $"{spike.Rule}:{spike.Metric}");
+                    log.Write(line);
+                    var perStep = timedSteps > 0 ? timedSeconds / timedSteps : seconds;
+                    observer.Stepped(line, TimeSpan.FromSeconds(perStep * (s.EndStep - m.Step)));
+                    (windowTokens, windowSeconds) = (0, 0);
+                }
+                if (m.Step == s.EndStep || (settings.Checkpoint.Interval > 0 && m.Step % settings.Checkpoint.Interval == 0))
+                    modelSha = SaveCheckpoint(trainer, history, store, control, observer, ct);
             }
-            if (last || measure || eval is not null || spike is not null || m.Step % s.LogInterval == 0)
-            {
-                var line = new MetricsLine(m.Step, m.Loss, m.GradNorm, m.Lr, m.Tokens, windowTokens / Math.Max(windowSeconds, 1e-9),
-                    Environment.WorkingSet / 1048576.0, m.UpdateRatio, m.Gate, eval?.Loss, eval?.Perplexity,
-                    spike is null ? null : $"{spike.Rule}:{spike.Metric}");
-                log.Write(line);
-                var perStep = timedSeconds > 0 ? timedSeconds / Math.Max(1, m.Step - firstStep - 3) : seconds;
-                observer.Stepped(line, TimeSpan.FromSeconds(perStep * (s.EndStep - m.Step)));
-                (windowTokens, windowSeconds) = (0, 0);
-            }
-            if (m.Step == s.EndStep || (settings.Checkpoint.Interval > 0 && m.Step % settings.Checkpoint.Interval == 0))
-                SaveCheckpoint(trainer, store, observer);
+            if (interrupted && trainer.Step > firstStep) modelSha = SaveCheckpoint(trainer, history, store, control, observer, ct);
         }
-        if (interrupted && trainer.Step > firstStep) SaveCheckpoint(trainer, store, observer);
+        finally
+        {
+            log.Dispose();
+        }
 
         var summary = new RunSummary(runDir, trainer.Step, s.Steps, interrupted, lastEval?.Loss, lastEval?.Perplexity,
-            timedSeconds > 0 ? timedTokens / timedSeconds : 0, spikes, wall.Elapsed.TotalSeconds, trainer.ParameterCount);
+            timedSeconds > 0 ? timedTokens / timedSeconds : 0, spikes, rollbacks, wall.Elapsed.TotalSeconds, trainer.ParameterCount,
+            lastLoss, modelSha, failure);
         File.WriteAllBytes(Path.Combine(runDir, SummaryFile), JsonSerializer.SerializeToUtf8Bytes(summary, Json));
         return summary;
     }
 
-    static void SaveCheckpoint(Trainer trainer, CheckpointStore store, IRunObserver observer) =>
-        observer.Checkpointed(store.Save(trainer.Capture()));
+    /// <summary>Puts the trainer at a checkpoint (null: the initialisation) and returns the detector history saved with it.</summary>
+    static List<StreamPoint> Restore(Trainer trainer, Checkpoint? c)
+    {
+        if (c is null && trainer.Step == 0) return [];   // already at the initialisation
+        trainer.Restore(c);
+        return c is not null && c.Files.TryGetValue(StreamFile, out var bytes)
+            ? JsonSerializer.Deserialize<List<StreamPoint>>(bytes, Json)! : [];
+    }
+
+    static string StepFolder(CheckpointStore store, long step) =>
+        store.List().FirstOrDefault(c => c.Step == step)?.Path
+        ?? throw new InvalidDataException($"rollback target: no checkpoint at step {step} in {store.Directory}");
+
+    /// <summary>Writes, commits (the control returns once it is recorded) and only then prunes; returns the model's SHA-256.</summary>
+    string SaveCheckpoint(Trainer trainer, List<StreamPoint> history, CheckpointStore store, IRunControl control, IRunObserver observer, CancellationToken ct)
+    {
+        var c = trainer.Capture();
+        var files = new Dictionary<string, byte[]>(c.Files) { [StreamFile] = JsonSerializer.SerializeToUtf8Bytes(history, Json) };
+        var info = store.Save(c with { Files = files }, () => Pause(PausePoint.CheckpointWrite, c.Step, observer, ct));
+        control.Committed(info);
+        store.Prune();
+        observer.Checkpointed(info);
+        return CheckpointStore.Sha256(c.File(Trainer.ModelFile));
+    }
+
+    void Pause(PausePoint point, long step, IRunObserver observer, CancellationToken ct)
+    {
+        if (!settings.Faults.PausesAt(point, step)) return;
+        observer.Message($"fault: holding {(point == PausePoint.Rollback ? "rollback" : "checkpoint-write")}@{step} for {settings.Faults.PauseTime.TotalSeconds:G}s");
+        ct.WaitHandle.WaitOne(settings.Faults.PauseTime);
+    }
 }

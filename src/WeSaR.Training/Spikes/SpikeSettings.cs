@@ -9,8 +9,11 @@ public sealed record ZScoreSettings(bool Enabled, SpikeMetric Metric, int Window
 
 public sealed record RatioSettings(bool Enabled, SpikeMetric Metric, int Window, double Ratio, int Patience, int Warmup);
 
-/// <summary>spike.*: the detectors to run over the loss and gradient-norm streams.</summary>
-public sealed record SpikeSettings(bool NonFinite, ZScoreSettings ZScore, RatioSettings Ratio)
+/// <summary>spike.rollback.*: what a detected spike does to the run.</summary>
+public sealed record RollbackSettings(bool Enabled, long Margin, bool SkipData, double LrScale, int Max);
+
+/// <summary>spike.*: the detectors to run over the loss and gradient-norm streams, and the rollback policy.</summary>
+public sealed record SpikeSettings(bool NonFinite, ZScoreSettings ZScore, RatioSettings Ratio, RollbackSettings Rollback)
 {
     static readonly Dictionary<string, SpikeMetric> Metrics = new() { ["loss"] = SpikeMetric.Loss, ["grad-norm"] = SpikeMetric.GradNorm };
 
@@ -20,6 +23,9 @@ public sealed record SpikeSettings(bool NonFinite, ZScoreSettings ZScore, RatioS
             r.Int("spike.z-score.window", 2), r.Double("spike.z-score.k", positive: true), r.Int("spike.z-score.warmup", 2));
         var q = new RatioSettings(r.Bool("spike.ratio.enabled"), r.OneOf("spike.ratio.metric", Metrics),
             r.Int("spike.ratio.window", 1), r.Double("spike.ratio.ratio", positive: true), r.Int("spike.ratio.patience", 1), r.Int("spike.ratio.warmup", 1));
-        return new(r.Bool("spike.non-finite"), z, q);
+        var b = new RollbackSettings(r.Bool("spike.rollback.enabled"), r.Long("spike.rollback.margin", 0),
+            r.Bool("spike.rollback.skip-data"), r.Double("spike.rollback.lr-scale", positive: true), r.Int("spike.rollback.max", 0));
+        if (b.LrScale > 1) r.Problem($"spike.rollback.lr-scale must be at most 1, got {b.LrScale}");
+        return new(r.Bool("spike.non-finite"), z, q, b);
     }
 }

@@ -1,0 +1,31 @@
+using Akka.Persistence.Journal;
+using WeSaR.Actors.Sweeps;
+
+namespace WeSaR.Actors.Persistence;
+
+/// <summary>
+/// Tags every event for queries across sweeps: "sweep", "sweep:&lt;id&gt;", "run:&lt;id&gt;" and one tag per
+/// kind worth searching for ("spike", "rollback", "run-completed", "run-failed", "restart").
+/// </summary>
+public sealed class EventTagger : IWriteEventAdapter
+{
+    public string Manifest(object evt) => "";
+
+    public object ToJournal(object evt)
+    {
+        if (evt is not ISweepEvent e) return evt;
+        var tags = new List<string> { "sweep", $"sweep:{e.Sweep}" };
+        if (e is IRunEvent r) tags.Add($"run:{r.Run}");
+        var kind = e switch
+        {
+            SpikeDetected => "spike",
+            RolledBack => "rollback",
+            RunCompleted => "run-completed",
+            RunFailed => "run-failed",
+            RunRestarted => "restart",
+            _ => null,
+        };
+        if (kind is not null) tags.Add(kind);
+        return new Tagged(evt, tags);
+    }
+}

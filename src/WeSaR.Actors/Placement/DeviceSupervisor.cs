@@ -1,0 +1,113 @@
+using Akka.Actor;
+using Akka.Event;
+using WeSaR.Actors.Runs;
+using WeSaR.Actors.Sweeps;
+
+namespace WeSaR.Actors.Placement;
+
+/// <summary>
+/// Owns one slot. Runs one trainer at a time; when it crashes, asks the coordinator to record the crash and,
+/// while the retry budget lasts, starts it again from the run's last committed checkpoint after a backoff.
+/// </summary>
+public sealed class DeviceSupervisor : ReceiveActor
+{
+    readonly ILoggingAdapter log = Context.GetLogger();
+    readonly SlotSpec slot;
+    readonly SlotContext context;
+    PlaceRun? work;
+    IActorRef? trainer;
+    Exception? failure;
+    ICancelable? pendingRestart;
+    IActorRef? stopRequester;
+    int started;
+
+    public static Props Props(SlotSpec slot, SlotContext context) => Akka.Actor.Props.Create(() => new DeviceSupervisor(slot, context));
+
+    public DeviceSupervisor(SlotSpec slot, SlotContext context)
+    {
+        this.slot = slot;
+        this.context = context;
+        Receive<PlaceRun>(Start);
+        Receive<Terminated>(t => t.ActorRef.Equals(trainer), _ => TrainerGone());
+        Receive<RestartRun>(ScheduleRestart);
+        Receive<RunGivenUp>(g =>
+        {
+            log.Warning("run {0} failed on {1}: {2}", work?.Spec.Id, slot.Name, g.Reason);
+            Free();
+        });
+        Receive<Status.Failure>(f =>
+        {
+            // The coordinator did not answer: leave the run unfinished in the journal; a resume picks it up.
+            log.Error(f.Cause, "could not record the crash of run {0}", work?.Spec.Id);
+            Free();
+        });
+        Receive<StopRuns>(Stop);
+    }
+
+    // Any exception stops the trainer; the restart is ours to make, from the journal's resume point.
+    protected override SupervisorStrategy SupervisorStrategy() => new OneForOneStrategy(ex =>
+    {
+        failure = ex;
+        return Directive.Stop;
+    });
+
+    void Start(PlaceRun w)
+    {
+        (work, failure, pendingRestart) = (w, null, null);
+        trainer = Context.Watch(Context.ActorOf(TrainerActor.Props(w, slot, context), $"{w.Spec.Id}-{++started}"));
+    }
+
+    void TrainerGone()
+    {
+        trainer = null;
+        if (stopRequester is not null)
+        {
+            stopRequester.Tell(RunsStopped.Instance);
+            stopRequester = null;
+            Free();
+        }
+        else if (failure is not null)
+        {
+            var reason = Describe(failure);
+            log.Warning("trainer of run {0} crashed on {1}: {2}", work!.Spec.Id, slot.Name, reason);
+            work.Coordinator.Ask<object>(new RunCrashed(work.Spec.Id, reason), context.AskTimeout).PipeTo(Self);
+        }
+        else Free();
+    }
+
+    void ScheduleRestart(RestartRun r)
+    {
+        var next = work! with { Resume = r.Resume, Attempt = r.Attempt, Restarts = r.Restarts, Rollbacks = r.Rollbacks };
+        var delay = context.Restarts.Backoff(r.Restarts - 1);
+        log.Info("restarting run {0} (attempt {1}) from step {2} in {3}", next.Spec.Id, r.Attempt, r.Resume.Step, delay);
+        pendingRestart = Context.System.Scheduler.ScheduleTellOnceCancelable(delay, Self, next, Self);
+    }
+
+    void Stop(StopRuns stop)
+    {
+        if (work is null || work.Sweep != stop.Sweep) Sender.Tell(RunsStopped.Instance);
+        else if (trainer is not null)
+        {
+            stopRequester = Sender;
+            trainer.Tell(StopTraining.Instance);
+        }
+        else
+        {
+            pendingRestart?.Cancel();   // waiting out a backoff: nothing runs, the journal already has the restart
+            Free();
+            Sender.Tell(RunsStopped.Instance);
+        }
+    }
+
+    void Free()
+    {
+        work = null;
+        Context.Parent.Tell(new SlotFreed(slot.Name));
+    }
+
+    static string Describe(Exception e)
+    {
+        while (e is TrainerCrashed or AggregateException && e.InnerException is not null) e = e.InnerException!;
+        return $"{e.GetType().Name}: {e.Message}";
+    }
+}

@@ -1,0 +1,118 @@
+using System.Security.Cryptography;
+using System.Text;
+using Akka.Configuration;
+using WeSaR.Training.Config;
+using WeSaR.Training.Data;
+
+namespace WeSaR.Actors.Sweeps;
+
+/// <summary>A sweep's id: its name and a hash of its runs, so the same sweep file always names the same sweep.</summary>
+public readonly record struct SweepId(string Value)
+{
+    public override string ToString() => Value;
+}
+
+/// <summary>A run's id: a hash of its resolved config, so one grid point is never scheduled twice.</summary>
+public readonly record struct RunId(string Value)
+{
+    public override string ToString() => Value;
+}
+
+/// <summary>One run of a sweep: its id, a short label from its grid values, and its whole config in canonical form.</summary>
+public sealed record RunSpec(RunId Id, string Label, string Config)
+{
+    public TrainSettings Settings(IEnumerable<string> placement) =>
+        TrainSettings.From(ConfigLoader.Layer(ConfigurationFactory.ParseString(Config).WithFallback(ConfigLoader.Defaults), placement, []));
+
+    /// <summary>The run's folder under the work folder.</summary>
+    public string Dir(string workdir, SweepId sweep) => Path.Combine(workdir, "sweeps", sweep.Value, Id.Value);
+}
+
+/// <summary>
+/// A sweep file (hocon/sweeps/*.conf): a <c>sweep { name, base, grid, max-restarts }</c> section plus any
+/// train.conf keys, which apply to every run. The grid mirrors the config tree with a list at each leaf;
+/// every combination of the lists is one run.
+/// </summary>
+public sealed record SweepDefinition(SweepId Id, string Name, int MaxRestarts, IReadOnlyList<RunSpec> Runs)
+{
+    // Keys that name or place a run without changing what it computes.
+    static readonly HashSet<string> NotIdentity = ["run.dir", "run.name", "run.device", "run.threads", "train.stop-at"];
+
+    /// <param name="overrides">--set key=value for every run; they win over the grid.</param>
+    /// <param name="defaultMaxRestarts">orchestrator.restarts.max, used when the file does not set sweep.max-restarts.</param>
+    public static SweepDefinition Load(string file, IEnumerable<string> overrides, int defaultMaxRestarts)
+    {
+        if (!File.Exists(file)) throw new ConfigException([$"sweep file not found: {file}"]);
+        Config raw;
+        try { raw = ConfigurationFactory.ParseString(File.ReadAllText(file)); }
+        catch (Exception e) when (e is ConfigurationException or FormatException) { throw new ConfigException([$"{file}: {e.Message}"]); }
+        var problems = new List<string>();
+        var name = raw.GetString("sweep.name", Path.GetFileNameWithoutExtension(file));
+        if (!System.Text.RegularExpressions.Regex.IsMatch(name, "^[A-Za-z0-9._-]+$"))
+            problems.Add($"sweep.name may hold letters, digits, '.', '_' and '-' only, got '{name}'");
+        var files = new List<string> { file };
+        if (raw.GetString("sweep.base", "") is { Length: > 0 } b)
+            files.Add(Path.GetFullPath(Path.Combine(Path.GetDirectoryName(Path.GetFullPath(file))!, b)));
+        var grid = raw.HasPath("sweep.grid") ? raw.GetConfig("sweep.grid") : Config.Empty;
+        var axes = grid.IsEmpty ? [] : ConfigLoader.Leaves(grid.Root, "").Select(k => (Key: k, Values: Values(grid, k))).ToList();
+        foreach (var (k, v) in axes)
+        {
+            if (!ConfigLoader.Defaults.HasPath(k)) problems.Add($"{file}: sweep.grid.{k}: unknown key");
+            if (v.Count == 0) problems.Add($"{file}: sweep.grid.{k} must be a non-empty list");
+        }
+        var known = new HashSet<string> { "sweep.name", "sweep.base", "sweep.max-restarts" };
+        problems.AddRange(ConfigLoader.Leaves(raw.Root, "").Where(k => k.StartsWith("sweep.", StringComparison.Ordinal)
+            && !k.StartsWith("sweep.grid.", StringComparison.Ordinal) && !known.Contains(k)).Select(k => $"{file}: unknown key {k}"));
+        if (problems.Count > 0) throw new ConfigException(problems);
+
+        var runs = new List<RunSpec>();
+        var seen = new HashSet<RunId>();
+        foreach (var point in Product(axes))
+        {
+            var sets = point.Select(p => $"{p.Key}={p.Value}").Concat(overrides);
+            Config config;
+            try
+            {
+                config = ConfigLoader.Layer(ConfigLoader.Defaults, sets, files, k => k.StartsWith("sweep.", StringComparison.Ordinal));
+                var settings = TrainSettings.From(config);   // check every run before anything starts
+                CheckData(settings.Data.Path);
+                config = ConfigurationFactory.ParseString($"data.path = {System.Text.Json.JsonSerializer.Serialize(AbsolutePaths(settings.Data.Path))}").WithFallback(config);
+            }
+            catch (ConfigException e)
+            {
+                throw new ConfigException(e.Problems.Select(p => point.Count == 0 ? p : $"[{Label(point)}] {p}").ToList());
+            }
+            var identity = ConfigLoader.Canonical(config, k => !NotIdentity.Contains(k));
+            var id = new RunId(Hash(identity)[..12]);
+            if (seen.Add(id)) runs.Add(new RunSpec(id, Label(point), ConfigLoader.Canonical(config)));
+        }
+        var sweepId = new SweepId($"{name}-{Hash(string.Join(",", runs.Select(r => r.Id.Value).Order(StringComparer.Ordinal)))[..8]}");
+        return new SweepDefinition(sweepId, name, raw.GetInt("sweep.max-restarts", defaultMaxRestarts), runs);
+    }
+
+    static void CheckData(string path)
+    {
+        if (TokenFile.IsTokenFile(path)) return;
+        try { DataPreparer.ExpandInputs([path]); }
+        catch (Exception e) when (e is FileNotFoundException or ArgumentException) { throw new ConfigException([$"data.path: {e.Message}"]); }
+    }
+
+    static List<string> Values(Config grid, string key)
+    {
+        var v = grid.GetValue(key);
+        return v.IsArray() ? v.GetArray().Select(x => x.GetString()).ToList() : [];
+    }
+
+    static IEnumerable<List<(string Key, string Value)>> Product(List<(string Key, List<string> Values)> axes) =>
+        axes.Aggregate((IEnumerable<List<(string, string)>>)[[]],
+            (acc, axis) => acc.SelectMany(prefix => axis.Values.Select(v => new List<(string, string)>(prefix) { (axis.Key, v) })));
+
+    static string Label(List<(string Key, string Value)> point) =>
+        point.Count == 0 ? "run" : string.Join(" ", point.Select(p => $"{p.Key[(p.Key.LastIndexOf('.') + 1)..]}={p.Value}"));
+
+    // Data paths are stored absolute so a resumed sweep finds its data from any working folder.
+    static string AbsolutePaths(string paths) =>
+        string.Join(",", paths.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries).Select(Path.GetFullPath));
+
+    static string Hash(string text) => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(text)));
+}

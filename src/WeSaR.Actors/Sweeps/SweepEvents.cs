@@ -1,0 +1,50 @@
+namespace WeSaR.Actors.Sweeps;
+
+/// <summary>
+/// Everything the sweep coordinator persists. Each event is bound to <see cref="Persistence.ProtocolSerializer"/>
+/// under a versioned manifest ("SweepStarted.v1"); a changed shape gets a new version, old ones stay readable.
+/// </summary>
+public interface ISweepEvent
+{
+    SweepId Sweep { get; }
+}
+
+/// <summary>An event about one run of the sweep (tagged with the run for queries).</summary>
+public interface IRunEvent : ISweepEvent
+{
+    RunId Run { get; }
+}
+
+/// <summary>The sweep and every run in it, with the config each will train with.</summary>
+public sealed record SweepStarted(SweepId Sweep, string Name, IReadOnlyList<RunSpec> Runs, int MaxRestarts, DateTime AtUtc) : ISweepEvent;
+
+public sealed record RunScheduled(SweepId Sweep, RunId Run) : IRunEvent;
+
+/// <summary>A run was given to a trainer on a node's slot; <c>Attempt</c> counts its starts (0 first).</summary>
+public sealed record RunAssigned(SweepId Sweep, RunId Run, string Node, string Slot, string Device, int Attempt) : IRunEvent;
+
+/// <summary>A checkpoint is on disk with this manifest hash; a resume starts from the newest one.</summary>
+public sealed record CheckpointCommitted(SweepId Sweep, RunId Run, long Step, string ManifestSha256) : IRunEvent;
+
+public sealed record SpikeDetected(SweepId Sweep, RunId Run, long Step, string Rule, string Metric, double Value, double Mean,
+    double Std, double Threshold) : IRunEvent;
+
+/// <summary>
+/// The run goes back to the checkpoint at <c>ToStep</c> (0: the initialisation) whose manifest hash is
+/// <c>ToManifestSha256</c>, skips <c>SkippedBatches</c> batches and multiplies its learning rate by <c>LrScale</c>.
+/// </summary>
+public sealed record RolledBack(SweepId Sweep, RunId Run, long FromStep, long ToStep, string? ToManifestSha256, long SkippedBatches,
+    double LrScale) : IRunEvent;
+
+/// <summary>A crashed trainer is started again (attempt <c>Attempt</c>) from the last committed checkpoint.</summary>
+public sealed record RunRestarted(SweepId Sweep, RunId Run, int Attempt, string Reason) : IRunEvent;
+
+/// <summary>The figures a finished run ends with; <c>ModelSha256</c> identifies its final weights bit for bit.</summary>
+public sealed record FinalMetrics(long Step, double? ValLoss, double? ValPpl, double? LastLoss, double TokensPerS, string? ModelSha256,
+    int Spikes, int Rollbacks);
+
+public sealed record RunCompleted(SweepId Sweep, RunId Run, FinalMetrics Metrics) : IRunEvent;
+
+public sealed record RunFailed(SweepId Sweep, RunId Run, long Step, string Reason) : IRunEvent;
+
+public sealed record SweepCompleted(SweepId Sweep, int Completed, int Failed, DateTime AtUtc) : ISweepEvent;

@@ -1,0 +1,61 @@
+using Akka.Actor;
+using WeSaR.Training.Loop;
+using WeSaR.Training.Spikes;
+
+namespace WeSaR.Actors.Sweeps;
+
+// Messages of the SweepCoordinator. Replies are noted on each command.
+
+/// <summary>Start (with a definition) or continue (without) the sweep; replied to with <see cref="SweepFinished"/> once every run has ended, or <see cref="SweepRejected"/>.</summary>
+public sealed record Begin(SweepDefinition? Definition);
+
+public sealed record SweepFinished(SweepState State);
+
+public sealed record SweepRejected(string Reason);
+
+/// <summary>Stop every run gracefully (each checkpoints and commits first); replied to with <see cref="Paused"/>.</summary>
+public sealed record Pause
+{
+    public static readonly Pause Instance = new();
+}
+
+public sealed record Paused
+{
+    public static readonly Paused Instance = new();
+}
+
+/// <summary>Replied to with the current <see cref="SweepState"/>.</summary>
+public sealed record GetSweepState
+{
+    public static readonly GetSweepState Instance = new();
+}
+
+/// <summary>The placement put a run on a slot.</summary>
+public sealed record RunPlaced(RunId Run, string Node, string Slot, string Device);
+
+/// <summary>A trainer wrote a checkpoint; replied to with <see cref="Ack"/> once it is persisted.</summary>
+public sealed record CommitCheckpoint(RunId Run, long Step, string ManifestSha256);
+
+/// <summary>A spike monitor's decision about a spike; replied to with <see cref="Ack"/> once it is persisted.</summary>
+public sealed record RecordSpike(RunId Run, SpikeSignal Spike, SpikeDecision Decision, string? TargetManifestSha256);
+
+/// <summary>A trainer's loop returned (finished, failed by the spike policy, or stopped by <see cref="Pause"/>).</summary>
+public sealed record RunEnded(RunId Run, RunSummary Summary);
+
+/// <summary>A trainer crashed; replied to with <see cref="RestartRun"/> while the retry budget lasts, else <see cref="RunGivenUp"/>.</summary>
+public sealed record RunCrashed(RunId Run, string Reason);
+
+public sealed record RestartRun(ResumePoint Resume, int Attempt, int Restarts, int Rollbacks);
+
+public sealed record RunGivenUp(string Reason);
+
+public sealed record Ack
+{
+    public static readonly Ack Instance = new();
+}
+
+/// <summary>Published on the event stream whenever a run's journal state changes.</summary>
+public sealed record RunChanged(SweepId Sweep, RunStatus Run);
+
+/// <summary>Everything a coordinator needs besides its id.</summary>
+public sealed record CoordinatorContext(IActorRef Placement, int SnapshotEvery, string Node);

@@ -1,0 +1,61 @@
+using System.Collections.Immutable;
+using System.Text.Json.Serialization;
+using WeSaR.Training.Loop;
+
+namespace WeSaR.Actors.Sweeps;
+
+public enum RunPhase { Pending, Running, Completed, Failed }
+
+public enum SweepPhase { New, Running, Completed }
+
+/// <summary>
+/// One run as the journal knows it. <c>Resume</c> is where a (re)started trainer begins: the last committed
+/// checkpoint, or a rollback's target with its data skip and learning-rate scale.
+/// </summary>
+public sealed record RunStatus(RunSpec Spec, RunPhase Phase, ResumePoint Resume, int Attempt, int Spikes, int Rollbacks, int Restarts,
+    string? Node, string? Slot, FinalMetrics? Result, string? Failure)
+{
+    [JsonIgnore] public RunId Id => Spec.Id;
+
+    [JsonIgnore] public bool Ended => Phase is RunPhase.Completed or RunPhase.Failed;
+
+    public static RunStatus New(RunSpec spec) => new(spec, RunPhase.Pending, ResumePoint.Fresh, 0, 0, 0, 0, null, null, null, null);
+}
+
+/// <summary>
+/// The sweep as a fold over its events: the coordinator's state and the read side's view of it.
+/// Pure and Akka-free, so replaying a journal always gives the same state.
+/// </summary>
+public sealed record SweepState(SweepId Id, string Name, SweepPhase Phase, int MaxRestarts, ImmutableList<RunStatus> Runs)
+{
+    public static SweepState Empty(SweepId id) => new(id, "", SweepPhase.New, 0, []);
+
+    public RunStatus? Run(RunId id) => Runs.FirstOrDefault(r => r.Id == id);
+
+    [JsonIgnore] public bool AllEnded => Runs.All(r => r.Ended);
+
+    public SweepState Apply(ISweepEvent e) => e switch
+    {
+        SweepStarted s => this with { Name = s.Name, Phase = SweepPhase.Running, MaxRestarts = s.MaxRestarts, Runs = s.Runs.Select(RunStatus.New).ToImmutableList() },
+        RunScheduled => this,
+        RunAssigned a => With(a.Run, r => r with { Phase = RunPhase.Running, Node = a.Node, Slot = a.Slot, Attempt = a.Attempt }),
+        CheckpointCommitted c => With(c.Run, r => r with { Resume = new ResumePoint(c.Step, c.ManifestSha256) }),
+        SpikeDetected d => With(d.Run, r => r with { Spikes = r.Spikes + 1 }),
+        RolledBack b => With(b.Run, r => r with
+        {
+            Rollbacks = r.Rollbacks + 1,
+            Resume = new ResumePoint(b.ToStep, b.ToManifestSha256, b.SkippedBatches, b.LrScale),
+        }),
+        RunRestarted x => With(x.Run, r => r with { Restarts = r.Restarts + 1, Attempt = x.Attempt }),
+        RunCompleted c => With(c.Run, r => r with { Phase = RunPhase.Completed, Result = c.Metrics }),
+        RunFailed f => With(f.Run, r => r with { Phase = RunPhase.Failed, Failure = f.Reason }),
+        SweepCompleted => this with { Phase = SweepPhase.Completed },
+        _ => throw new ArgumentException($"unknown event {e.GetType().Name}"),
+    };
+
+    SweepState With(RunId id, Func<RunStatus, RunStatus> change)
+    {
+        var i = Runs.FindIndex(r => r.Id == id);
+        return i < 0 ? throw new InvalidOperationException($"event for unknown run {id} in sweep {Id}") : this with { Runs = Runs.SetItem(i, change(Runs[i])) };
+    }
+}

@@ -1,0 +1,218 @@
+using System.CommandLine;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using Akka.Actor;
+using WeSaR.Actors;
+using WeSaR.Actors.Hosting;
+using WeSaR.Actors.Sweeps;
+using WeSaR.Training.Config;
+using WeSaR.Training.Data;
+using WeSaR.Training.Loop;
+
+namespace WeSaR.Cli.Commands;
+
+/// <summary>`wesar sweep run|resume|status|list`: unattended sweeps over the actor orchestrator and its journal.</summary>
+public static class SweepCommand
+{
+    static readonly Option<string?> OrchestratorConfig = new("--config", "-c")
+    {
+        Description = "HOCON orchestrator config (journal, slots, restarts); defaults: hocon/orchestrator.conf",
+    };
+
+    static readonly Option<string[]> Set = new("--set", "-s")
+    {
+        Description = "Override a key: orchestrator.* and akka.* keys configure the orchestrator, any other key every run "
+                      + "(e.g. --set data.path=corpus.txt --set orchestrator.slots.cpu=2)",
+    };
+
+    static readonly Option<bool> Json = new("--json") { Description = "Print JSON instead of a table" };
+
+    static readonly JsonSerializerOptions JsonOut = new()
+    {
+        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower, WriteIndented = true,
+        DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull, NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals,
+    };
+
+    public static Command Create()
+    {
+        var file = new Argument<string>("file") { Description = "Sweep definition, e.g. hocon/sweeps/quickstart.conf" };
+        var run = new Command("run", "Start a sweep (or continue it, if this file's sweep is already in the journal) and wait for every run")
+            { file, OrchestratorConfig, Set };
+        run.SetAction((r, ct) => Run(r.GetValue(file)!, null, r.GetValue(OrchestratorConfig), r.GetValue(Set) ?? [], Workdir(r)));
+
+        var id = new Argument<string>("sweep-id") { Description = "The sweep's id, as printed by `sweep run` and `sweep list`" };
+        var resume = new Command("resume", "Continue an unfinished sweep from the journal: completed runs stay done, the others resume from their last committed checkpoint")
+            { id, OrchestratorConfig, Set };
+        resume.SetAction((r, ct) => Run(null, r.GetValue(id)!, r.GetValue(OrchestratorConfig), r.GetValue(Set) ?? [], Workdir(r)));
+
+        var statusId = new Argument<string>("sweep-id") { Description = "The sweep's id" };
+        var status = new Command("status", "Show a sweep's runs: state, step, loss, spikes, rollbacks (read from the journal; safe while it runs)")
+            { statusId, Json, OrchestratorConfig };
+        status.SetAction((r, ct) => Status(r.GetValue(statusId)!, r.GetValue(Json), r.GetValue(OrchestratorConfig), Workdir(r)));
+
+        var list = new Command("list", "List the sweeps in the journal") { Json, OrchestratorConfig };
+        list.SetAction((r, ct) => List(r.GetValue(Json), r.GetValue(OrchestratorConfig), Workdir(r)));
+
+        return new Command("sweep", "Sweeps across init schemes, learning rates and seeds that undo spikes and survive crashes") { run, resume, status, list };
+    }
+
+    static string Workdir(ParseResult r) => r.GetValue(GlobalOptions.Workdir)!;
+
+    static bool IsOrchestratorKey(string set) => set.StartsWith("orchestrator.", StringComparison.Ordinal) || set.StartsWith("akka.", StringComparison.Ordinal);
+
+    static async Task<int> Run(string? file, string? id, string? configFile, string[] sets, string workdir)
+    {
+        OrchestratorSettings settings;
+        Akka.Configuration.Config config;
+        SweepDefinition? definition = null;
+        try
+        {
+            (settings, config) = OrchestratorHost.LoadConfig(configFile, sets.Where(IsOrchestratorKey));
+            if (file is not null)
+                definition = SweepDefinition.Load(file, sets.Where(s => !IsOrchestratorKey(s)), settings.Restarts.Max);
+            else if (sets.Any(s => !IsOrchestratorKey(s)))
+                return GlobalOptions.Fail("sweep resume takes orchestrator.* overrides only: a sweep's runs are fixed when it starts");
+        }
+        catch (ConfigException e) { return GlobalOptions.Fail(e.Message); }
+
+        Logging.Start(workdir);
+        await using var host = OrchestratorHost.Start(settings, config, workdir);
+        try
+        {
+            var sweepId = definition?.Id ?? new SweepId(id!);
+            var known = await host.History.Load(sweepId);
+            if (definition is null && known is null) return GlobalOptions.Fail($"no sweep '{sweepId}' in {workdir} (see `wesar sweep list`)");
+            var initial = known ?? new SweepState(sweepId, definition!.Name, SweepPhase.New, definition.MaxRestarts,
+                [.. definition.Runs.Select(RunStatus.New)]);
+            if (PrepareData(initial, workdir) is { } problem) return GlobalOptions.Fail(problem);
+
+            Console.WriteLine(known is null
+                ? $"sweep {sweepId}: {initial.Runs.Count} run(s) on {settings.Slots.Count} slot(s) ({string.Join(", ", settings.Slots.Select(s => s.Name))}); journal in {workdir}"
+                : $"sweep {sweepId}: {known.Runs.Count(r => r.Ended)} of {known.Runs.Count} run(s) already ended; continuing the rest");
+            host.System.ActorOf(SweepPrinter.Props(initial), "printer");
+            var coordinator = host.Coordinator(sweepId);
+            var shutdown = CoordinatedShutdown.Get(host.System);
+            shutdown.AddTask(CoordinatedShutdown.PhaseServiceStop, "stop-runs", async () =>
+            {
+                await coordinator.Ask<Paused>(Pause.Instance, Timeout.InfiniteTimeSpan);
+                return Akka.Done.Instance;
+            });
+            var interrupted = false;
+            Console.CancelKeyPress += (_, e) =>
+            {
+                if (interrupted) return;   // a second Ctrl-C kills the process
+                e.Cancel = true;
+                interrupted = true;
+                Console.Error.WriteLine("\nstopping: every run finishes its step, checkpoints and commits; Ctrl-C again to abort");
+                _ = shutdown.Run(CoordinatedShutdown.ClrExitReason.Instance);
+            };
+
+            var reply = await Task.WhenAny(coordinator.Ask<object>(new Begin(definition), Timeout.InfiniteTimeSpan), host.System.WhenTerminated.ContinueWith(_ => (object)"terminated"));
+            var result = await reply;
+            await Task.Delay(600);   // let the printer draw the last state
+            switch (result)
+            {
+                case SweepFinished f:
+                    PrintSummary(f.State, workdir);
+                    return f.State.Runs.Any(r => r.Phase == RunPhase.Failed) ? GlobalOptions.Failed : 0;
+                case SweepRejected r:
+                    return GlobalOptions.Fail(r.Reason);
+                default:
+                    Console.WriteLine($"stopped; continue with: wesar --workdir {workdir} sweep resume {sweepId}");
+                    return GlobalOptions.Interrupted;
+            }
+        }
+        finally { Logging.Stop(); }
+    }
+
+    /// <summary>Tokenizes each distinct corpus once before trainers start, so concurrent runs never race on the cache.</summary>
+    static string? PrepareData(SweepState sweep, string workdir)
+    {
+        foreach (var data in sweep.Runs.Where(r => !r.Ended).Select(r => r.Spec.Settings([]).Data).Distinct())
+        {
+            try { using var _ = DataSource.Open(data, workdir, Console.WriteLine); }
+            catch (Exception e) when (e is FileNotFoundException or ArgumentException or InvalidDataException) { return $"data.path: {e.Message}"; }
+        }
+        return null;
+    }
+
+    static async Task<int> Status(string id, bool json, string? configFile, string workdir)
+    {
+        return await WithHistory(configFile, workdir, async host =>
+        {
+            var state = await host.History.Load(new SweepId(id));
+            if (state is null) return GlobalOptions.Fail($"no sweep '{id}' in {workdir} (see `wesar sweep list`)");
+            var view = View(state, workdir);
+            if (json) Console.WriteLine(JsonSerializer.Serialize(view, JsonOut));
+            else PrintTable(view);
+            return 0;
+        });
+    }
+
+    static async Task<int> List(bool json, string? configFile, string workdir)
+    {
+        return await WithHistory(configFile, workdir, async host =>
+        {
+            var sweeps = (await host.History.All()).Select(s => new SweepListItem(s.Id.Value, s.Name, Phase(s.Phase), s.Runs.Count,
+                s.Runs.Count(r => r.Phase == RunPhase.Completed), s.Runs.Count(r => r.Phase == RunPhase.Failed))).ToList();
+            if (json) Console.WriteLine(JsonSerializer.Serialize(sweeps, JsonOut));
+            else if (sweeps.Count == 0) Console.WriteLine($"no sweeps in {workdir}");
+            else
+            {
+                Console.WriteLine($"{"id",-40} {"state",-10} {"runs",5} {"completed",9} {"failed",6}");
+                foreach (var s in sweeps) Console.WriteLine($"{s.Id,-40} {s.State,-10} {s.Runs,5} {s.Completed,9} {s.Failed,6}");
+            }
+            return 0;
+        });
+    }
+
+    static async Task<int> WithHistory(string? configFile, string workdir, Func<OrchestratorHost, Task<int>> body)
+    {
+        OrchestratorSettings settings;
+        Akka.Configuration.Config config;
+        try { (settings, config) = OrchestratorHost.LoadConfig(configFile, []); }
+        catch (ConfigException e) { return GlobalOptions.Fail(e.Message); }
+        if (settings.Journal.Provider == JournalProvider.Sqlite && !File.Exists(Path.Combine(workdir, settings.Journal.SqliteFile)))
+            return GlobalOptions.Fail($"no journal in {workdir}: run a sweep first (wesar --workdir {workdir} sweep run <file>)");
+        // Reads only: keep Akka's own logging quiet on the console.
+        await using var host = OrchestratorHost.Start(settings, config.WithFallback(Akka.Configuration.ConfigurationFactory.ParseString("akka.loglevel = WARNING")), workdir);
+        return await body(host);
+    }
+
+    sealed record SweepListItem(string Id, string Name, string State, int Runs, int Completed, int Failed);
+
+    sealed record RunView(string Id, string Label, string State, long Step, long Steps, double? Loss, double? ValLoss, int Spikes, int Rollbacks,
+        int Restarts, string? Slot, double? TokensPerS, string? Failure);
+
+    sealed record SweepView(string Id, string Name, string State, IReadOnlyList<RunView> Runs);
+
+    static string Phase(SweepPhase p) => p.ToString().ToLowerInvariant();
+
+    /// <summary>The journal's state, with each run's live step and loss from its metrics file where it has one.</summary>
+    static SweepView View(SweepState s, string workdir) => new(s.Id.Value, s.Name, Phase(s.Phase), s.Runs.Select(r =>
+    {
+        var metrics = Path.Combine(r.Spec.Dir(workdir, s.Id), MetricsLog.FileName);
+        var last = File.Exists(metrics) ? File.ReadLines(metrics).Where(l => l.Length > 0).Select(MetricsLog.Parse).LastOrDefault() : null;
+        var steps = r.Spec.Settings([]).Train.Steps;
+        return new RunView(r.Id.Value, r.Spec.Label, r.Phase.ToString().ToLowerInvariant(), r.Result?.Step ?? last?.Step ?? r.Resume.Step, steps,
+            r.Result?.LastLoss ?? last?.Loss, r.Result?.ValLoss, r.Spikes, r.Rollbacks, r.Restarts, r.Slot, r.Result?.TokensPerS, r.Failure);
+    }).ToList());
+
+    static void PrintTable(SweepView v)
+    {
+        Console.WriteLine($"sweep {v.Id} ({v.State})");
+        Console.WriteLine($"{"run",-12} {"label",-32} {"state",-10} {"step",11} {"loss",8} {"val loss",8} {"spikes",6} {"rollbacks",9} {"restarts",8}");
+        foreach (var r in v.Runs)
+            Console.WriteLine($"{r.Id,-12} {r.Label,-32} {r.State,-10} {$"{r.Step}/{r.Steps}",11} {Num(r.Loss),8} {Num(r.ValLoss),8} {r.Spikes,6} {r.Rollbacks,9} {r.Restarts,8}"
+                              + (r.Failure is { } f ? $"  {f}" : ""));
+    }
+
+    static void PrintSummary(SweepState s, string workdir)
+    {
+        Console.WriteLine();
+        PrintTable(View(s, workdir));
+        Console.WriteLine($"run folders: {Path.Combine(Path.GetFullPath(workdir), "sweeps", s.Id.Value)}");
+    }
+
+    static string Num(double? x) => x is { } v ? v.ToString("F4") : "-";
+}
