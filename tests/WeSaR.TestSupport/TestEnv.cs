@@ -82,3 +82,78 @@ public static class Wesar
         return new Result(p.ExitCode, stdout.Result, stderr.Result);
     }
 }
+
+/// <summary>A `wesar` process whose output is watched line by line, so a test can act at a chosen moment.</summary>
+public sealed class RunningWesar : IDisposable
+{
+    readonly Process process;
+    readonly List<string> lines = [];
+    readonly SemaphoreSlim changed = new(0);
+
+    public RunningWesar(params string[] args)
+    {
+        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = TestEnv.RepoRoot };
+        psi.ArgumentList.Add(Wesar.Dll);
+        foreach (var a in args) psi.ArgumentList.Add(a);
+        process = new Process { StartInfo = psi };
+        process.OutputDataReceived += (_, e) => Add(e.Data);
+        process.ErrorDataReceived += (_, e) => Add(e.Data);
+        process.Start();
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+    }
+
+    void Add(string? line)
+    {
+        if (line is null) return;
+        lock (lines) lines.Add(line);
+        changed.Release();
+    }
+
+    public string Output
+    {
+        get { lock (lines) return string.Join('\n', lines); }
+    }
+
+    /// <summary>Waits for an output line that matches; fails with the output so far if none comes in time.</summary>
+    public string WaitFor(Func<string, bool> match, TimeSpan timeout)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        var seen = 0;
+        while (true)
+        {
+            lock (lines)
+            {
+                for (; seen < lines.Count; seen++)
+                    if (match(lines[seen])) return lines[seen];
+            }
+            if (process.HasExited && !changed.Wait(200)) throw new InvalidOperationException($"wesar exited ({process.ExitCode}) before the expected line:\n{Output}");
+            if (DateTime.UtcNow > deadline) throw new TimeoutException($"no expected line within {timeout}:\n{Output}");
+            changed.Wait(TimeSpan.FromMilliseconds(200));
+        }
+    }
+
+    /// <summary>SIGKILL: no handler, no flush, no shutdown hook runs.</summary>
+    public void KillHard()
+    {
+        process.Kill();
+        process.WaitForExit();
+    }
+
+    public int WaitForExit(TimeSpan timeout)
+    {
+        if (!process.WaitForExit(timeout))
+        {
+            process.Kill(entireProcessTree: true);
+            throw new TimeoutException($"wesar ran past {timeout}:\n{Output}");
+        }
+        process.WaitForExit();   // drains the output readers
+        return process.ExitCode;
+    }
+
+    public void Dispose()
+    {
+        if (!process.HasExited) process.Kill(entireProcessTree: true);
+        process.Dispose();
+    }
+}

@@ -40,6 +40,15 @@ public sealed class OrchestratorHost : IAsyncDisposable
     public static OrchestratorHost Start(OrchestratorSettings settings, Config config, string workdir)
     {
         workdir = Path.GetFullPath(workdir);
+        var system = ActorSystem.Create("wesar", SystemConfig(settings, config, workdir));
+        var threads = settings.Slots.Where(s => s.Device == "cpu").Select(s => s.Threads).FirstOrDefault();
+        if (threads > 0) TorchSharp.torch.set_num_threads(threads);   // process-wide: every CPU slot shares it
+        return new OrchestratorHost(system, settings, workdir);
+    }
+
+    /// <summary>The ActorSystem's configuration: <paramref name="config"/> with the journal's connection filled in.</summary>
+    public static Config SystemConfig(OrchestratorSettings settings, Config config, string workdir)
+    {
         Directory.CreateDirectory(workdir);
         var (connection, provider) = settings.Journal.Provider switch
         {
@@ -49,10 +58,7 @@ public sealed class OrchestratorHost : IAsyncDisposable
         var journal = ConfigurationFactory.ParseString(string.Join("\n",
             from section in new[] { "akka.persistence.journal.sql", "akka.persistence.query.journal.sql", "akka.persistence.snapshot-store.sql" }
             select $"{section} {{ connection-string = {Quote(connection)}, provider-name = {Quote(provider)} }}"));
-        var system = ActorSystem.Create("wesar", journal.WithFallback(config));
-        var threads = settings.Slots.Where(s => s.Device == "cpu").Select(s => s.Threads).FirstOrDefault();
-        if (threads > 0) TorchSharp.torch.set_num_threads(threads);   // process-wide: every CPU slot shares it
-        return new OrchestratorHost(system, settings, workdir);
+        return journal.WithFallback(config);
     }
 
     /// <summary>The coordinator of one sweep (created on first use), recovering from the journal.</summary>

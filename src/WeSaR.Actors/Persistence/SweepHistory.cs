@@ -15,11 +15,14 @@ public sealed class SweepHistory(ActorSystem system)
 
     public async Task<SweepState?> Load(SweepId id)
     {
-        var state = SweepState.Empty(id);
-        await journal.CurrentEventsByPersistenceId("sweep-" + id, 0, long.MaxValue)
-            .RunForeach(e => state = state.Apply((ISweepEvent)e.Event), materializer);
+        var state = (await Events(id)).Aggregate(SweepState.Empty(id), (s, e) => s.Apply(e));
         return state.Phase == SweepPhase.New ? null : state;
     }
+
+    /// <summary>Every event of the sweep, in journal order.</summary>
+    public Task<List<ISweepEvent>> Events(SweepId id) =>
+        journal.CurrentEventsByPersistenceId("sweep-" + id, 0, long.MaxValue)
+            .RunAggregate(new List<ISweepEvent>(), (list, e) => { list.Add((ISweepEvent)e.Event); return list; }, materializer);
 
     public async Task<IReadOnlyList<SweepState>> All()
     {

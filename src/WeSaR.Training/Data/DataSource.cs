@@ -18,7 +18,11 @@ public static class DataSource
         if (!TokenFile.IsTokenFile(dir))
         {
             progress?.Invoke($"tokenizing {files.Count} file(s) with {s.Tokenizer} into {dir}");
-            DataPreparer.Prepare(files, s.Tokenizer, dir, s.ValFraction, progress);
+            // Prepared aside and renamed into place: runs (or processes) that tokenize at once never see half a file.
+            var temp = $"{dir}.tmp-{Guid.NewGuid():N}";
+            DataPreparer.Prepare(files, s.Tokenizer, temp, s.ValFraction, progress);
+            try { Directory.Move(temp, dir); }
+            catch (IOException) when (TokenFile.IsTokenFile(dir)) { Directory.Delete(temp, recursive: true); }
         }
         return TokenFile.Open(dir);
     }

@@ -1,0 +1,66 @@
+using WeSaR.Actors.Sweeps;
+using WeSaR.Training.Config;
+using WeSaR.TestSupport;
+
+namespace WeSaR.Actors.Tests;
+
+public sealed class SweepDefinitionTests : IDisposable
+{
+    readonly TempDir dir = TestEnv.NewTempDir();
+
+    public void Dispose() => dir.Dispose();
+
+    [Fact]
+    public void The_grid_is_the_product_of_its_lists_with_stable_ids_and_labels()
+    {
+        var file = SweepHarness.Write(dir.Path, "grid", grid: "init.scheme = [he, \"wesar(he)\"], optim.lr = [1e-3, 3e-3], run.seed = [1, 2]");
+        var a = SweepDefinition.Load(file, [], 3);
+        var b = SweepDefinition.Load(file, [], 3);
+        Assert.Equal(8, a.Runs.Count);
+        Assert.Equal(8, a.Runs.Select(r => r.Id).Distinct().Count());
+        Assert.Equal(a.Runs.Select(r => r.Id), b.Runs.Select(r => r.Id));
+        Assert.Equal(a.Id, b.Id);
+        Assert.StartsWith("grid-", a.Id.Value);
+        Assert.Contains(a.Runs, r => r.Label == "scheme=wesar(he) lr=3e-3 seed=2");
+        var settings = a.Runs.Single(r => r.Label == "scheme=wesar(he) lr=3e-3 seed=2").Settings([]);
+        Assert.Equal("wesar(he)", settings.Init.Scheme.Name);
+        Assert.Equal(3e-3, settings.Optim.AdamW.Lr);
+        Assert.Equal(2, settings.Run.Seed);
+        Assert.Equal(40, settings.Train.Steps);          // from the sweep file
+        Assert.Equal(64, settings.Model.DModel);          // the sweep file wins over its base (tiny: 128)
+        Assert.Equal(2, settings.Model.NLayer);
+    }
+
+    [Fact]
+    public void An_override_that_collapses_the_grid_schedules_each_distinct_run_once()
+    {
+        var file = SweepHarness.Write(dir.Path, "dup", grid: "init.scheme = [he, \"wesar(he)\"], optim.lr = [1e-3, 3e-3]");
+        var d = SweepDefinition.Load(file, ["optim.lr=1e-2"], 3);
+        Assert.Equal(2, d.Runs.Count);
+        Assert.All(d.Runs, r => Assert.Equal(1e-2, r.Settings([]).Optim.AdamW.Lr));
+    }
+
+    [Fact]
+    public void Placement_keys_do_not_change_a_runs_identity_but_training_keys_do()
+    {
+        var file = SweepHarness.Write(dir.Path, "ident");
+        var baseline = SweepDefinition.Load(file, [], 3).Runs.Single().Id;
+        Assert.Equal(baseline, SweepDefinition.Load(file, ["run.threads=4", "run.name=x"], 3).Runs.Single().Id);
+        Assert.NotEqual(baseline, SweepDefinition.Load(file, ["train.steps=41"], 3).Runs.Single().Id);
+    }
+
+    [Fact]
+    public void Every_problem_is_reported_at_once_with_the_grid_point_it_belongs_to()
+    {
+        var file = SweepHarness.Write(dir.Path, "bad", extra: "sweep.colour = red\noptim.lrr = 1", grid: "init.scheme = [he, \"nonsense\"], model.n-layerz = [1]");
+        var e = Assert.Throws<ConfigException>(() => SweepDefinition.Load(file, [], 3));
+        Assert.Contains(e.Problems, p => p.Contains("sweep.grid.model.n-layerz: unknown key"));
+        Assert.Contains(e.Problems, p => p.Contains("unknown key sweep.colour"));
+
+        var schemes = SweepHarness.Write(dir.Path, "bad2", grid: "init.scheme = [he, \"nonsense\"]");
+        var e2 = Assert.Throws<ConfigException>(() => SweepDefinition.Load(schemes, [], 3));
+        Assert.Contains(e2.Problems, p => p.StartsWith("[scheme=nonsense] init.scheme"));
+        Assert.Throws<ConfigException>(() => SweepDefinition.Load(Path.Combine(dir.Path, "missing.conf"), [], 3));
+        Assert.Throws<ConfigException>(() => SweepDefinition.Load(file, ["data.path=/no/such/file.txt"], 3));
+    }
+}
