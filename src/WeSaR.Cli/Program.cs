@@ -14,6 +14,7 @@ public static class Program
             DataCommand.Create(),
             TrainCommand.Create(),
             SweepCommand.Create(),
+            BenchCommand.Create(),
         };
         return root.Parse(args).Invoke();
     }

@@ -125,7 +125,7 @@ public sealed class SweepCoordinator : ReceivePersistentActor
     void Applied(ISweepEvent e)
     {
         state = state.Apply(e);
-        log.Info("{0} {1}", PersistenceId, e);
+        log.Info("{Sweep} persisted {Event}", state.Id.Value, e);
         if (e is IRunEvent re) Context.System.EventStream.Publish(new RunChanged(state.Id, state.Run(re.Run)!));
         if (LastSequenceNr % context.SnapshotEvery == 0) SaveSnapshot(state);
     }

@@ -80,8 +80,11 @@ public sealed class TrainingRun(TrainSettings settings, string runDir)
 
         var wall = Stopwatch.StartNew();
         var stepTime = new Stopwatch();
+        // Steady-state throughput: wall time of everything the loop does (steps, detection, logging, evaluation,
+        // checkpoints), from the end of the warm-up steps, which pay for allocation, to the end.
+        var steady = new Stopwatch();
         long windowTokens = 0, timedTokens = 0, timedSteps = 0;
-        double windowSeconds = 0, timedSeconds = 0;
+        double windowSeconds = 0;
         var firstStep = trainer.Step;
         int spikes = 0, rollbacks = 0;
         EvalResult? lastEval = null;
@@ -103,10 +106,13 @@ public sealed class TrainingRun(TrainSettings settings, string runDir)
                 var tokens = (long)s.BatchSize * settings.Model.BlockSize;
                 windowTokens += tokens;
                 windowSeconds += seconds;
-                if (m.Step - firstStep > 3)   // the first steps pay for allocation and warm-up
+                if (!steady.IsRunning)
+                {
+                    if (m.Step - firstStep >= 3) steady.Start();
+                }
+                else
                 {
                     timedTokens += tokens;
-                    timedSeconds += seconds;
                     timedSteps++;
                 }
 
@@ -150,7 +156,7 @@ public sealed class TrainingRun(TrainSettings settings, string runDir)
                         Environment.WorkingSet / 1048576.0, m.UpdateRatio, m.Gate, eval?.Loss, eval?.Perplexity,
                         spike is null ? null : $"{spike.Rule}:{spike.Metric}");
                     log.Write(line);
-                    var perStep = timedSteps > 0 ? timedSeconds / timedSteps : seconds;
+                    var perStep = timedSteps > 0 ? steady.Elapsed.TotalSeconds / timedSteps : seconds;
                     observer.Stepped(line, TimeSpan.FromSeconds(perStep * (s.EndStep - m.Step)));
                     (windowTokens, windowSeconds) = (0, 0);
                 }
@@ -165,7 +171,7 @@ public sealed class TrainingRun(TrainSettings settings, string runDir)
         }
 
         var summary = new RunSummary(runDir, trainer.Step, s.Steps, interrupted, lastEval?.Loss, lastEval?.Perplexity,
-            timedSeconds > 0 ? timedTokens / timedSeconds : 0, spikes, rollbacks, wall.Elapsed.TotalSeconds, trainer.ParameterCount,
+            timedTokens > 0 ? timedTokens / steady.Elapsed.TotalSeconds : 0, spikes, rollbacks, wall.Elapsed.TotalSeconds, trainer.ParameterCount,
             lastLoss, modelSha, failure);
         File.WriteAllBytes(Path.Combine(runDir, SummaryFile), JsonSerializer.SerializeToUtf8Bytes(summary, Json));
         return summary;

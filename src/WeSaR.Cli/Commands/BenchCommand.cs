@@ -1,0 +1,98 @@
+using System.CommandLine;
+using System.Text.Json;
+using Akka.Actor;
+using WeSaR.Actors.Hosting;
+using WeSaR.Actors.Sweeps;
+using WeSaR.Training.Config;
+using WeSaR.Training.Data;
+using WeSaR.Training.Loop;
+
+namespace WeSaR.Cli.Commands;
+
+/// <summary>`wesar bench ...`: speed figures as ratios against a baseline measured in the same process, side by side.</summary>
+public static class BenchCommand
+{
+    public static Command Create()
+    {
+        var config = new Option<string>("--config", "-c")
+        {
+            Description = "Run config both sides train with", DefaultValueFactory = _ => Path.Combine("hocon", "presets", "tiny.conf"),
+        };
+        var set = new Option<string[]>("--set", "-s") { Description = "Override a run key, e.g. --set data.path=corpus.txt (repeatable)" };
+        var steps = new Option<int>("--steps") { Description = "Steps per measurement", DefaultValueFactory = _ => 60 };
+        var repeats = new Option<int>("--repeats") { Description = "Measurements per side, alternating bare and orchestrated", DefaultValueFactory = _ => 3 };
+        var threads = new Option<int>("--threads")
+        {
+            Description = "LibTorch threads of both sides (1, the default slot setting, leaves a core to the OS and the actors)",
+            DefaultValueFactory = _ => 1,
+        };
+        var orchestrator = new Command("orchestrator",
+            "Tokens/s of one run under the full orchestrator (coordinator, SQLite journal, slot, trainer and spike-monitor actors, "
+            + "a verdict per step, a persisted commit per checkpoint) against the bare training loop, alternating, in one process")
+            { config, set, steps, repeats, threads };
+        orchestrator.SetAction((r, ct) => Orchestrator(r.GetValue(config)!, r.GetValue(set) ?? [], r.GetValue(steps), r.GetValue(repeats),
+            r.GetValue(threads), r.GetValue(GlobalOptions.Workdir)!));
+        return new Command("bench", "Benchmarks that print ratios against a baseline measured in the same run") { orchestrator };
+    }
+
+    static async Task<int> Orchestrator(string configFile, string[] sets, int steps, int repeats, int threads, string workdir)
+    {
+        if (steps < 10 || repeats < 1 || threads < 1) return GlobalOptions.Fail("--steps must be at least 10, --repeats and --threads at least 1");
+        // Same work on both sides: one slot, evaluation only at the end, a checkpoint every 20 steps.
+        string[] common = [$"train.steps={steps}", "train.eval-interval=0", "checkpoint.interval=20", $"run.threads={threads}", .. sets];
+        TrainSettings settings;
+        try { settings = TrainSettings.Load(configFile, common); }
+        catch (ConfigException e) { return GlobalOptions.Fail(e.Message); }
+        using (var _ = DataSource.Open(settings.Data, workdir, Console.WriteLine)) { }
+
+        var scratch = Directory.CreateTempSubdirectory("wesar-bench-").FullName;
+        try
+        {
+            var sweepFile = Path.Combine(scratch, "bench.conf");
+            File.WriteAllText(sweepFile, $"sweep {{ name = bench, base = {JsonSerializer.Serialize(Path.GetFullPath(configFile))} }}");
+            var (orchestratorSettings, orchestratorConfig) = OrchestratorHost.LoadConfig(null,
+                ["orchestrator.slots.cpu=1", $"orchestrator.slots.cpu-threads={threads}", "akka.loglevel=WARNING"]);
+            Console.WriteLine($"bench orchestrator: {configFile}, {steps} steps x {repeats} repeat(s), 1 slot, {threads} thread(s); "
+                              + "tokens/s = steady-state wall throughput of the whole loop (after 3 warm-up steps)");
+            Console.WriteLine($"{"repeat",6} {"bare tok/s",12} {"orchestrated tok/s",19} {"ratio",7}");
+            var ratios = new List<double>();
+            for (var i = 1; i <= repeats; i++)
+            {
+                var bare = Bare(settings, Path.Combine(scratch, $"bare-{i}"), workdir);
+                var orchestrated = await Orchestrated(sweepFile, common, orchestratorSettings, orchestratorConfig, Path.Combine(scratch, $"orch-{i}"), workdir);
+                ratios.Add(orchestrated / bare);
+                Console.WriteLine($"{i,6} {bare,12:N0} {orchestrated,19:N0} {orchestrated / bare,7:F3}");
+            }
+            var median = ratios.Order().ElementAt(ratios.Count / 2);
+            Console.WriteLine($"median ratio orchestrated/bare: {median:F3} (target: at least 0.970)");
+            return 0;
+        }
+        finally
+        {
+            Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+            Directory.Delete(scratch, recursive: true);
+        }
+    }
+
+    static double Bare(TrainSettings settings, string runDir, string workdir)
+    {
+        using var data = DataSource.Open(settings.Data, workdir);
+        return new TrainingRun(settings, runDir).Execute(data, ResumePoint.Fresh, new LocalRunControl(settings.Spike), new Silent(), CancellationToken.None).TokensPerS;
+    }
+
+    static async Task<double> Orchestrated(string sweepFile, string[] sets, Actors.OrchestratorSettings settings, Akka.Configuration.Config config,
+        string scratch, string workdir)
+    {
+        var definition = SweepDefinition.Load(sweepFile, sets, 0);
+        // The journal lives in the scratch folder; the token cache is shared with the bare side.
+        await using var host = OrchestratorHost.Start(settings, config, scratch);
+        var data = definition.Runs.Single().Settings([]).Data;
+        using (var _ = DataSource.Open(data, workdir)) { }
+        var linked = Path.Combine(scratch, "data");
+        if (!Directory.Exists(linked)) Directory.CreateSymbolicLink(linked, Path.GetFullPath(Path.Combine(workdir, "data")));
+        var finished = await host.Coordinator(definition.Id).Ask<SweepFinished>(new Begin(definition), TimeSpan.FromHours(1));
+        return finished.State.Runs.Single().Result?.TokensPerS ?? throw new InvalidOperationException("the orchestrated run did not complete");
+    }
+
+    sealed class Silent : IRunObserver;
+}
