@@ -110,6 +110,8 @@ public sealed class RunningWesar : IDisposable
         changed.Release();
     }
 
+    public int Pid => process.Id;
+
     public string Output
     {
         get { lock (lines) return string.Join('\n', lines); }
@@ -155,5 +157,19 @@ public sealed class RunningWesar : IDisposable
     {
         if (!process.HasExited) process.Kill(entireProcessTree: true);
         process.Dispose();
+    }
+}
+
+/// <summary>
+/// A test that needs the PostgreSQL server named by $WESAR_TEST_POSTGRES (a connection string; `.ci/run` starts one
+/// and sets it). Without it the test is reported as skipped, never as passed.
+/// </summary>
+public sealed class PostgresFactAttribute : Xunit.FactAttribute
+{
+    public static string? ConnectionString => Environment.GetEnvironmentVariable("WESAR_TEST_POSTGRES") is { Length: > 0 } cs ? cs : null;
+
+    public PostgresFactAttribute()
+    {
+        if (ConnectionString is null) Skip = "set WESAR_TEST_POSTGRES to a PostgreSQL connection string (.ci/run does)";
     }
 }

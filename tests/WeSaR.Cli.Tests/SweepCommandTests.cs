@@ -1,0 +1,113 @@
+using System.Diagnostics;
+using System.Text.Json;
+using System.Text.RegularExpressions;
+using WeSaR.TestSupport;
+
+namespace WeSaR.Cli.Tests;
+
+/// <summary>`wesar sweep` as a user drives it: real processes, a real journal, Ctrl-C as a real SIGINT.</summary>
+public sealed class SweepCommandTests : IDisposable
+{
+    readonly TempDir dir = TestEnv.NewTempDir();
+
+    public void Dispose() => dir.Dispose();
+
+    string Work => Path.Combine(dir.Path, "work");
+
+    string SweepFile(int steps)
+    {
+        var file = Path.Combine(dir.Path, "cli.conf");
+        File.WriteAllText(file, $$"""
+            sweep { name = "cli", base = {{JsonSerializer.Serialize(TestEnv.TinyPreset)}}, grid { init.scheme = [he, "wesar(he)"] } }
+            data.path = {{JsonSerializer.Serialize(TestEnv.Corpus)}}
+            model { n-layer = 2, d-model = 64, block-size = 32 }
+            train { steps = {{steps}}, batch-size = 4, eval-interval = 0, eval-batches = 2, measure-interval = 0 }
+            optim.warmup-steps = 5
+            checkpoint.interval = 10
+            """);
+        return file;
+    }
+
+    string[] Sweep(params string[] args) => ["--workdir", Work, "sweep", .. args];
+
+    static JsonElement Json(Wesar.Result r)
+    {
+        Assert.True(r.ExitCode == 0, $"exit {r.ExitCode}\n{r.Stdout}\n{r.Stderr}");
+        return JsonDocument.Parse(r.Stdout).RootElement;
+    }
+
+    [Fact]
+    public void Ctrl_c_stops_every_run_at_a_committed_checkpoint_and_resume_finishes_the_sweep()
+    {
+        string id;
+        using (var p = new RunningWesar(Sweep("run", SweepFile(200), "--set", "orchestrator.slots.cpu=2")))
+        {
+            id = Regex.Match(p.WaitFor(l => l.StartsWith("sweep cli-"), TimeSpan.FromMinutes(2)), @"^sweep (\S+):").Groups[1].Value;
+            p.WaitFor(l => Regex.IsMatch(l, @"step\s+(2\d|[3-9]\d)/200"), TimeSpan.FromMinutes(2));
+            Process.Start("kill", ["-INT", p.Pid.ToString()])!.WaitForExit();
+            Assert.Equal(130, p.WaitForExit(TimeSpan.FromMinutes(2)));
+            Assert.Contains($"sweep resume {id}", p.Output);
+        }
+
+        var stopped = Json(Wesar.Run(Sweep("status", id, "--json")));
+        Assert.Equal(id, stopped.GetProperty("id").GetString());
+        Assert.Equal("running", stopped.GetProperty("state").GetString());
+        var runs = stopped.GetProperty("runs").EnumerateArray().ToList();
+        Assert.Equal(2, runs.Count);
+        foreach (var r in runs)
+        {
+            Assert.Equal("running", r.GetProperty("state").GetString());
+            var step = r.GetProperty("step").GetInt64();
+            Assert.InRange(step, 1, 199);
+            // The stop checkpointed the step it ended on, and the journal committed it.
+            var ckpt = Path.Combine(Work, "sweeps", id, r.GetProperty("id").GetString()!, "checkpoints", $"step-{step:D9}");
+            Assert.True(Directory.Exists(ckpt), ckpt);
+            Assert.Equal(0, r.GetProperty("spikes").GetInt32());
+            Assert.Equal(0, r.GetProperty("rollbacks").GetInt32());
+        }
+
+        var resumed = Wesar.Run(Sweep("resume", id));
+        Assert.True(resumed.ExitCode == 0, resumed.Stdout + resumed.Stderr);
+        Assert.Contains("resumed from step", resumed.Stdout);
+        var done = Json(Wesar.Run(Sweep("status", id, "--json")));
+        Assert.Equal("completed", done.GetProperty("state").GetString());
+        Assert.All(done.GetProperty("runs").EnumerateArray(), r =>
+        {
+            Assert.Equal("completed", r.GetProperty("state").GetString());
+            Assert.Equal(200, r.GetProperty("step").GetInt64());
+        });
+        var list = Json(Wesar.Run(Sweep("list", "--json")));
+        var entry = Assert.Single(list.EnumerateArray());
+        Assert.Equal((id, "completed"), (entry.GetProperty("id").GetString(), entry.GetProperty("state").GetString()));
+
+        // Running the same file again finds the finished sweep and trains nothing.
+        var again = Wesar.Run(Sweep("run", SweepFile(200)));
+        Assert.Equal(0, again.ExitCode);
+        Assert.Contains("2 of 2 run(s) already ended", again.Stdout);
+        Assert.DoesNotContain("eval at", again.Stdout);
+    }
+
+    [Fact]
+    public void Bad_input_exits_with_code_2_and_a_clear_message_before_anything_is_written()
+    {
+        var missing = Wesar.Run(Sweep("run", Path.Combine(dir.Path, "nope.conf")));
+        Assert.Equal(2, missing.ExitCode);
+        Assert.Contains("sweep file not found", missing.Stderr);
+
+        var badKey = Wesar.Run(Sweep("run", SweepFile(20), "--set", "optim.lrr=1"));
+        Assert.Equal(2, badKey.ExitCode);
+        Assert.Contains("optim.lrr: unknown key", badKey.Stderr);
+
+        var badSlot = Wesar.Run(Sweep("run", SweepFile(20), "--set", "orchestrator.slots.cuda=[gpu0]"));
+        Assert.Equal(2, badSlot.ExitCode);
+        Assert.Contains("expected \"cuda:N\"", badSlot.Stderr);
+        Assert.False(Directory.Exists(Work), "nothing may be written for bad input");
+
+        var noJournal = Wesar.Run(Sweep("status", "cli-00000000"));
+        Assert.Equal(2, noJournal.ExitCode);
+        Assert.Contains("no journal", noJournal.Stderr);
+
+        var help = Wesar.Run("sweep", "--help");
+        foreach (var sub in new[] { "run", "resume", "status", "list" }) Assert.Contains(sub, help.Stdout);
+    }
+}

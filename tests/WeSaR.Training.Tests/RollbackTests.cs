@@ -1,0 +1,99 @@
+using WeSaR.Model.Checkpoints;
+using WeSaR.Training.Config;
+using WeSaR.Training.Data;
+using WeSaR.Training.Loop;
+using WeSaR.Training.Spikes;
+using WeSaR.TestSupport;
+
+namespace WeSaR.Training.Tests;
+
+public sealed class RollbackTests : IDisposable
+{
+    readonly TempDir dir = TestEnv.NewTempDir();
+
+    public void Dispose() => dir.Dispose();
+
+    static SpikeSignal Spike(long step) => new(step, "z-score", SpikeMetric.Loss, 9, 2, 0.1, 2.6);
+
+    static RollbackSettings On(long margin = 0, bool skip = true, double scale = 1.0, int max = 3) => new(true, margin, skip, scale, max);
+
+    [Fact]
+    public void The_policy_goes_back_to_the_newest_checkpoint_before_the_margin_and_skips_the_batches_up_to_the_spike()
+    {
+        long[] kept = [10, 20, 30];
+        Assert.Equal(new RollbackOrder(31, 30, 1, 1.0), RollbackPolicy.Decide(Spike(31), kept, 0, On()).Rollback);
+        Assert.Equal(new RollbackOrder(31, 20, 11, 0.5), RollbackPolicy.Decide(Spike(31), kept, 0, On(margin: 5, scale: 0.5)).Rollback);
+        Assert.Equal(new RollbackOrder(31, 30, 0, 1.0), RollbackPolicy.Decide(Spike(31), kept, 0, On(skip: false)).Rollback);
+        // Nothing old enough is kept: back to the initialisation, skipping everything seen so far.
+        Assert.Equal(new RollbackOrder(8, 0, 8, 1.0), RollbackPolicy.Decide(Spike(8), kept, 0, On()).Rollback);
+        Assert.Equal(SpikeDecision.Continue, RollbackPolicy.Decide(Spike(31), kept, 0, On() with { Enabled = false }));
+        var gaveUp = RollbackPolicy.Decide(Spike(31), kept, 3, On(max: 3));
+        Assert.Null(gaveUp.Rollback);
+        Assert.Contains("after 3 rollback(s)", gaveUp.Failure);
+    }
+
+    TrainSettings Settings(string runDir, params string[] extra) => TrainSettings.Load(TestEnv.TinyPreset, [
+        $"data.path={TestEnv.Corpus}", $"run.dir={runDir}", "model.n-layer=2", "model.d-model=64", "model.block-size=32",
+        "train.batch-size=4", "train.steps=40", "train.eval-interval=0", "train.eval-batches=2", "train.measure-interval=0",
+        "optim.warmup-steps=5", "run.threads=1", "checkpoint.interval=10", "spike.z-score.window=16", "spike.z-score.warmup=16", .. extra]);
+
+    sealed class Recorder : IRunObserver
+    {
+        public readonly List<SpikeSignal> Spikes = [];
+        public readonly List<RollbackOrder> Rollbacks = [];
+        public void Spiked(SpikeSignal s) => Spikes.Add(s);
+        public void RolledBack(RollbackOrder o) => Rollbacks.Add(o);
+    }
+
+    RunSummary Train(TrainSettings s, Recorder observer)
+    {
+        using var data = DataSource.Open(s.Data, dir.Path);
+        return new TrainingRun(s, s.Run.Dir).Execute(data, ResumePoint.Fresh, new LocalRunControl(s.Spike), observer, CancellationToken.None);
+    }
+
+    [Fact]
+    public void The_plain_loop_undoes_a_poisoned_batch_and_goes_on_at_the_scaled_learning_rate()
+    {
+        var poisoned = new Recorder();
+        var a = Train(Settings(Path.Combine(dir.Path, "poisoned"), "faults.poison-batches=[25]", "spike.rollback.lr-scale=0.5"), poisoned);
+        Assert.True(a.Finished, a.Failure);
+        Assert.Equal(26, Assert.Single(poisoned.Spikes).Step);
+        Assert.Equal(new RollbackOrder(26, 20, 6, 0.5), Assert.Single(poisoned.Rollbacks));
+        var metrics = MetricsLog.Read(Path.Combine(a.RunDir, MetricsLog.FileName));
+        Assert.Equal(Enumerable.Range(1, 40).Select(i => (long)i), metrics.Select(m => m.Step));
+        Assert.All(metrics, m => Assert.True(m.Loss < 10, $"step {m.Step}: {m.Loss}"));
+        Assert.Equal(metrics.Single(m => m.Step == 21).Lr * 2, LrSchedule.At(20, 3e-3, 5, 40, 0.1), 12);   // halved after the rollback
+    }
+
+    [Fact]
+    public void Spikes_beyond_the_rollback_budget_fail_the_run_with_the_reason()
+    {
+        // Without skipping, the same poisoned batch comes back after every rollback.
+        var r = Train(Settings(Path.Combine(dir.Path, "stubborn"), "faults.poison-batches=[25]", "spike.rollback.skip-data=off", "spike.rollback.max=2"), new Recorder());
+        Assert.False(r.Finished);
+        Assert.Equal(2, r.Rollbacks);
+        Assert.Contains("spike.rollback.max is 2", r.Failure);
+    }
+
+    [Fact]
+    public void Fault_settings_are_parsed_and_bad_pause_points_reported()
+    {
+        var s = Settings(Path.Combine(dir.Path, "f"), "faults.pauses=[\"rollback@7\", \"checkpoint-write@20\"]", "faults.poison-batches=[3, 5]");
+        Assert.True(s.Faults.PausesAt(PausePoint.Rollback, 7));
+        Assert.True(s.Faults.PausesAt(PausePoint.CheckpointWrite, 20));
+        Assert.False(s.Faults.PausesAt(PausePoint.Rollback, 20));
+        Assert.Equal([3L, 5L], s.Faults.PoisonBatches.Order());
+        var e = Assert.Throws<ConfigException>(() => Settings("x", "faults.pauses=[\"somewhere@3\"]"));
+        Assert.Contains(e.Problems, p => p.Contains("faults.pauses"));
+    }
+
+    [Fact]
+    public void A_resume_point_with_a_manifest_hash_accepts_only_that_exact_checkpoint()
+    {
+        var store = new CheckpointStore(Path.Combine(dir.Path, "ck"), new Retention());
+        var info = store.Save(new Checkpoint(10, new Dictionary<string, byte[]> { ["a"] = [1] }));
+        Assert.Equal([1], store.LoadExact(10, info.ManifestSha256).Files["a"]);
+        Assert.Throws<InvalidDataException>(() => store.LoadExact(10, new string('0', 64)));
+        Assert.Throws<InvalidDataException>(() => store.LoadExact(20, info.ManifestSha256));
+    }
+}
