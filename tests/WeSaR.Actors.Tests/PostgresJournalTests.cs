@@ -33,7 +33,7 @@ public sealed class PostgresJournalTests : IDisposable
         await using var host = OrchestratorHost.Start(settings, config, Path.Combine(dir.Path, "work"));
         var journal = PersistenceQuery.Get(host.System).ReadJournalFor<SqlReadJournal>(SqlReadJournal.Identifier);
         var run = state.Runs.Single().Id;
-        var tagged = await journal.CurrentEventsByTag($"run:{run}", Offset.NoOffset())
+        var tagged = await journal.CurrentEventsByTag($"run:{state.Id}/{run}", Offset.NoOffset())
             .RunAggregate(0, (n, _) => n + 1, host.System.Materializer());
         Assert.Equal(events.OfType<IRunEvent>().Count(), tagged);
         var spikes = await journal.CurrentEventsByTag("spike", Offset.NoOffset())

@@ -4,7 +4,7 @@ using WeSaR.Actors.Sweeps;
 namespace WeSaR.Actors.Persistence;
 
 /// <summary>
-/// Tags every event for queries across sweeps: "sweep", "sweep:&lt;id&gt;", "run:&lt;id&gt;" and one tag per
+/// Tags every event for queries across sweeps: "sweep", "sweep:&lt;id&gt;", "run:&lt;sweep&gt;/&lt;run&gt;" and one tag per
 /// kind worth searching for ("spike", "rollback", "run-completed", "run-failed", "restart").
 /// </summary>
 public sealed class EventTagger : IWriteEventAdapter
@@ -15,7 +15,7 @@ public sealed class EventTagger : IWriteEventAdapter
     {
         if (evt is not ISweepEvent e) return evt;
         var tags = new List<string> { "sweep", $"sweep:{e.Sweep}" };
-        if (e is IRunEvent r) tags.Add($"run:{r.Run}");
+        if (e is IRunEvent r) tags.Add($"run:{e.Sweep}/{r.Run}");   // run ids are unique within their sweep
         var kind = e switch
         {
             SpikeDetected => "spike",
