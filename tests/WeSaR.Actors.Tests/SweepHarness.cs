@@ -1,4 +1,3 @@
-using System.Text.Json;
 using Akka.Actor;
 using WeSaR.Actors.Hosting;
 using WeSaR.Actors.Sweeps;
@@ -9,25 +8,9 @@ namespace WeSaR.Actors.Tests;
 /// <summary>Small sweeps on the real corpus, run in-process against a real journal.</summary>
 public static class SweepHarness
 {
-    /// <summary>Writes a sweep file of 40-step runs of a 2-layer model; <paramref name="extra"/> is appended HOCON.</summary>
-    public static string Write(string dir, string name, string extra = "", string grid = "init.scheme = [\"wesar(he)\"]")
-    {
-        var file = Path.Combine(dir, name + ".conf");
-        File.WriteAllText(file, $$"""
-            sweep { name = "{{name}}", base = {{Q(TestEnv.TinyPreset)}}, max-restarts = 2, grid { {{grid}} } }
-            data.path = {{Q(TestEnv.Corpus)}}
-            model { n-layer = 2, d-model = 64, block-size = 32 }
-            train { steps = 40, batch-size = 4, eval-interval = 20, eval-batches = 2, measure-interval = 0 }
-            optim.warmup-steps = 5
-            checkpoint { interval = 10, keep-last = 3 }
-            spike.z-score { window = 16, warmup = 16, k = 6 }
-            spike.rollback.margin = 5
-            {{extra}}
-            """);
-        return file;
-    }
-
-    public static string Q(string s) => JsonSerializer.Serialize(s);
+    /// <summary>A sweep of 40-step runs that roll back to a checkpoint at least 5 steps before a spike and fail after 2 restarts.</summary>
+    public static string Write(string dir, string name, string extra = "", string grid = "init.scheme = [\"wesar(he)\"]") =>
+        TestSweeps.Write(dir, name, grid, 40, "sweep.max-restarts = 2\nspike.rollback.margin = 5\n" + extra);
 
     public static (OrchestratorSettings, Akka.Configuration.Config) Config(params string[] sets) =>
         OrchestratorHost.LoadConfig(null, ["orchestrator.restarts.min-backoff=100ms", "orchestrator.slots.cpu=2", .. sets]);

@@ -1,4 +1,3 @@
-using System.Text.Json;
 using System.Text.RegularExpressions;
 using WeSaR.Actors.Hosting;
 using WeSaR.Actors.Sweeps;
@@ -20,21 +19,8 @@ public sealed class SweepCrashTests : IDisposable
 
     // Two runs of 60 steps; batch 35 is poisoned, so each spikes at step 36 and rolls back. The pauses hold a
     // checkpoint write at step 30 and the rollback at step 36 long enough to kill the process inside them.
-    string SweepFile()
-    {
-        var file = Path.Combine(dir.Path, "crash.conf");
-        File.WriteAllText(file, $$"""
-            sweep { name = "crash", base = {{JsonSerializer.Serialize(TestEnv.TinyPreset)}}, grid { run.seed = [1, 2] } }
-            data.path = {{JsonSerializer.Serialize(TestEnv.Corpus)}}
-            model { n-layer = 2, d-model = 64, block-size = 32 }
-            train { steps = 60, batch-size = 4, eval-interval = 30, eval-batches = 2, measure-interval = 0 }
-            optim.warmup-steps = 5
-            checkpoint { interval = 10, keep-last = 3 }
-            spike.z-score { window = 16, warmup = 16, k = 6 }
-            faults { poison-batches = [35], poison-scale = 50, pauses = ["checkpoint-write@30", "rollback@36"], pause-seconds = 4 }
-            """);
-        return file;
-    }
+    string SweepFile() => TestSweeps.Write(dir.Path, "crash", "run.seed = [1, 2]", 60,
+        """faults { poison-batches = [35], poison-scale = 50, pauses = ["checkpoint-write@30", "rollback@36"], pause-seconds = 4 }""");
 
     string[] Args(string workdir, params string[] command) => ["--workdir", workdir, "sweep", .. command, "--set", "orchestrator.slots.cpu=2"];
 

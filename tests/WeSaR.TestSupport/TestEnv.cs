@@ -173,3 +173,27 @@ public sealed class PostgresFactAttribute : Xunit.FactAttribute
         if (ConnectionString is null) Skip = "set WESAR_TEST_POSTGRES to a PostgreSQL connection string (.ci/run does)";
     }
 }
+
+/// <summary>Sweep files for tests: runs of a 2-layer model on the real corpus that take seconds each.</summary>
+public static class TestSweeps
+{
+    /// <param name="grid">The body of sweep.grid, e.g. <c>run.seed = [1, 2]</c>.</param>
+    /// <param name="extra">HOCON appended last (it wins), e.g. faults or spike.rollback keys.</param>
+    public static string Write(string dir, string name, string grid, int steps, string extra = "")
+    {
+        var file = Path.Combine(dir, name + ".conf");
+        File.WriteAllText(file, $$"""
+            sweep { name = "{{name}}", base = {{Q(TestEnv.TinyPreset)}}, grid { {{grid}} } }
+            data.path = {{Q(TestEnv.Corpus)}}
+            model { n-layer = 2, d-model = 64, block-size = 32 }
+            train { steps = {{steps}}, batch-size = 4, eval-interval = {{steps / 2}}, eval-batches = 2, measure-interval = 0 }
+            optim.warmup-steps = 5
+            checkpoint { interval = 10, keep-last = 3 }
+            spike.z-score { window = 16, warmup = 16, k = 6 }
+            {{extra}}
+            """);
+        return file;
+    }
+
+    static string Q(string s) => System.Text.Json.JsonSerializer.Serialize(s);
+}
