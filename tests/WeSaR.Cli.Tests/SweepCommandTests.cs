@@ -28,10 +28,13 @@ public sealed class SweepCommandTests : IDisposable
     public void Ctrl_c_stops_every_run_at_a_committed_checkpoint_and_resume_finishes_the_sweep()
     {
         string id;
-        using (var p = new RunningWesar(Sweep("run", SweepFile(200), "--set", "orchestrator.slots.cpu=2")))
+        using (var p = new RunningWesar(Sweep("run", SweepFile(600), "--set", "orchestrator.slots.cpu=2")))
         {
             id = Regex.Match(p.WaitFor(l => l.StartsWith("sweep cli-"), TimeSpan.FromMinutes(2)), @"^sweep (\S+):").Groups[1].Value;
-            p.WaitFor(l => Regex.IsMatch(l, @"step\s+(2\d|[3-9]\d)/200"), TimeSpan.FromMinutes(2));
+            p.WaitFor(l => Regex.IsMatch(l, @"step\s+(2\d|[3-9]\d)/600"), TimeSpan.FromMinutes(2));
+            var second = Wesar.Run(Sweep("resume", id));
+            Assert.Equal(2, second.ExitCode);
+            Assert.Contains("already running in another process", second.Stderr);
             Process.Start("kill", ["-INT", p.Pid.ToString()])!.WaitForExit();
             Assert.Equal(130, p.WaitForExit(TimeSpan.FromMinutes(2)));
             Assert.Contains($"sweep resume {id}", p.Output);
@@ -46,7 +49,7 @@ public sealed class SweepCommandTests : IDisposable
         {
             Assert.Equal("running", r.GetProperty("state").GetString());
             var step = r.GetProperty("step").GetInt64();
-            Assert.InRange(step, 1, 199);
+            Assert.InRange(step, 1, 599);
             // The stop checkpointed the step it ended on, and the journal committed it.
             var ckpt = Path.Combine(Work, "sweeps", id, r.GetProperty("id").GetString()!, "checkpoints", $"step-{step:D9}");
             Assert.True(Directory.Exists(ckpt), ckpt);
@@ -61,14 +64,14 @@ public sealed class SweepCommandTests : IDisposable
         Assert.All(done.GetProperty("runs").EnumerateArray(), r =>
         {
             Assert.Equal("completed", r.GetProperty("state").GetString());
-            Assert.Equal(200, r.GetProperty("step").GetInt64());
+            Assert.Equal(600, r.GetProperty("step").GetInt64());
         });
         var list = Json(Wesar.Run(Sweep("list", "--json")));
         var entry = Assert.Single(list.EnumerateArray());
         Assert.Equal((id, "completed"), (entry.GetProperty("id").GetString(), entry.GetProperty("state").GetString()));
 
         // Running the same file again finds the finished sweep and trains nothing.
-        var again = Wesar.Run(Sweep("run", SweepFile(200)));
+        var again = Wesar.Run(Sweep("run", SweepFile(600)));
         Assert.Equal(0, again.ExitCode);
         Assert.Contains("2 of 2 run(s) already ended", again.Stdout);
         Assert.DoesNotContain("eval at", again.Stdout);

@@ -65,6 +65,18 @@ public sealed class OrchestratorHost : IAsyncDisposable
     public IActorRef Coordinator(SweepId id) =>
         System.ActorOf(SweepCoordinator.Props(id, new CoordinatorContext(placement.Value, Settings.SnapshotEvery, Environment.MachineName)), "sweep-" + id);
 
+    /// <summary>
+    /// Holds the sweep for this process until disposed: a second process that tries to run it gets a clear error
+    /// rather than a journal conflict. The OS drops the lock when the process dies, kill -9 included.
+    /// </summary>
+    public IDisposable LockSweep(SweepId id)
+    {
+        var path = Path.Combine(Workdir, "sweeps", id.Value + ".lock");
+        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+        try { return new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None); }
+        catch (IOException) { throw new InvalidOperationException($"sweep {id} is already running in another process (lock: {path})"); }
+    }
+
     // WAL halves write latency and lets `sweep status` read while a sweep writes; it can only be set by PRAGMA
     // and stays with the file.
     static string SqliteJournal(string file)

@@ -85,6 +85,10 @@ public static class SweepCommand
             var initial = known ?? new SweepState(sweepId, definition!.Name, SweepPhase.New, definition.MaxRestarts,
                 [.. definition.Runs.Select(RunStatus.New)]);
             if (PrepareData(initial, workdir) is { } problem) return GlobalOptions.Fail(problem);
+            IDisposable sweepLock;
+            try { sweepLock = host.LockSweep(sweepId); }
+            catch (InvalidOperationException e) { return GlobalOptions.Fail(e.Message); }
+            using var _ = sweepLock;
 
             Console.WriteLine(known is null
                 ? $"sweep {sweepId}: {initial.Runs.Count} run(s) on {settings.Slots.Count} slot(s) ({string.Join(", ", settings.Slots.Select(s => s.Name))}); journal in {workdir}"
@@ -107,8 +111,9 @@ public static class SweepCommand
                 _ = shutdown.Run(CoordinatedShutdown.ClrExitReason.Instance);
             };
 
-            var reply = await Task.WhenAny(coordinator.Ask<object>(new Begin(definition), Timeout.InfiniteTimeSpan), host.System.WhenTerminated.ContinueWith(_ => (object)"terminated"));
-            var result = await reply;
+            var result = await await Task.WhenAny(
+                coordinator.Ask<object>(new Begin(definition), Timeout.InfiniteTimeSpan),
+                coordinator.WatchAsync().ContinueWith(_ => (object)"stopped"));
             await Task.Delay(600);   // let the printer draw the last state
             switch (result)
             {
@@ -117,9 +122,14 @@ public static class SweepCommand
                     return f.State.Runs.Any(r => r.Phase == RunPhase.Failed) ? GlobalOptions.Failed : 0;
                 case SweepRejected r:
                     return GlobalOptions.Fail(r.Reason);
-                default:
+                case not null when interrupted:
+                    await host.System.WhenTerminated;
                     Console.WriteLine($"stopped; continue with: wesar --workdir {workdir} sweep resume {sweepId}");
                     return GlobalOptions.Interrupted;
+                default:
+                    // A persistent actor stops when its journal fails; nothing is lost, the journal holds what was done.
+                    return GlobalOptions.Fail($"the sweep coordinator stopped (journal unavailable?); see the log in {Path.Combine(workdir, "logs")}; "
+                                              + $"resume with: wesar --workdir {workdir} sweep resume {sweepId}", GlobalOptions.Failed);
             }
         }
         finally { Logging.Stop(); }
