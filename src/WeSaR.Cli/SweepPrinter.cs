@@ -76,7 +76,7 @@ public sealed class SweepPrinter : ReceiveActor, IWithTimers
     void Draw()
     {
         if (!live) return;
-        var w = Math.Max(40, Console.WindowWidth - 1);
+        var w = Console.WindowWidth > 1 ? Console.WindowWidth - 1 : int.MaxValue;   // a line that wraps would break the redraw
         if (drawn > 0) Console.Write($"\x1b[{drawn}A");
         foreach (var n in notes) Console.Write("\x1b[2K" + n + "\n");
         notes.Clear();

@@ -91,6 +91,9 @@ public sealed class SweepCommandTests : IDisposable
         var badSlot = Wesar.Run(Sweep("run", SweepFile(20), "--set", "orchestrator.slots.cuda=[gpu0]"));
         Assert.Equal(2, badSlot.ExitCode);
         Assert.Contains("expected \"cuda:N\"", badSlot.Stderr);
+        var noGpu = Wesar.Run(Sweep("run", SweepFile(20), "--set", "orchestrator.slots.cuda=[\"cuda:0\"]"));
+        Assert.Equal(2, noGpu.ExitCode);   // this CPU build has no CUDA
+        Assert.Contains("CUDA is not available", noGpu.Stderr);
         Assert.False(Directory.Exists(Work), "nothing may be written for bad input");
 
         var noJournal = Wesar.Run(Sweep("status", "cli-00000000"));

@@ -68,12 +68,13 @@ public static class SweepCommand
         try
         {
             (settings, config) = OrchestratorHost.LoadConfig(configFile, sets.Where(IsOrchestratorKey));
+            foreach (var slot in settings.Slots) Trainer.ResolveDevice(slot.Device);   // a CUDA slot on a machine without CUDA
             if (file is not null)
                 definition = SweepDefinition.Load(file, sets.Where(s => !IsOrchestratorKey(s)), settings.Restarts.Max);
             else if (sets.Any(s => !IsOrchestratorKey(s)))
                 return GlobalOptions.Fail("sweep resume takes orchestrator.* overrides only: a sweep's runs are fixed when it starts");
         }
-        catch (ConfigException e) { return GlobalOptions.Fail(e.Message); }
+        catch (Exception e) when (e is ConfigException or InvalidOperationException) { return GlobalOptions.Fail(e.Message); }
 
         Logging.Start(workdir);
         await using var host = OrchestratorHost.Start(settings, config, workdir);
@@ -93,7 +94,7 @@ public static class SweepCommand
             Console.WriteLine(known is null
                 ? $"sweep {sweepId}: {initial.Runs.Count} run(s) on {settings.Slots.Count} slot(s) ({string.Join(", ", settings.Slots.Select(s => s.Name))}); journal in {workdir}"
                 : $"sweep {sweepId}: {known.Runs.Count(r => r.Ended)} of {known.Runs.Count} run(s) already ended; continuing the rest");
-            host.System.ActorOf(SweepPrinter.Props(initial), "printer");
+            var printer = host.System.ActorOf(SweepPrinter.Props(initial), "printer");
             var coordinator = host.Coordinator(sweepId);
             var shutdown = CoordinatedShutdown.Get(host.System);
             shutdown.AddTask(CoordinatedShutdown.PhaseServiceStop, "stop-runs", async () =>
@@ -114,7 +115,7 @@ public static class SweepCommand
             var result = await await Task.WhenAny(
                 coordinator.Ask<object>(new Begin(definition), Timeout.InfiniteTimeSpan),
                 coordinator.WatchAsync().ContinueWith(_ => (object)"stopped"));
-            await Task.Delay(600);   // let the printer draw the last state
+            if (!printer.IsNobody()) await printer.GracefulStop(TimeSpan.FromSeconds(5));   // its last drawing comes before the summary
             switch (result)
             {
                 case SweepFinished f:
