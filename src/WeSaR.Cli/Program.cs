@@ -14,6 +14,8 @@ public static class Program
             DataCommand.Create(),
             TrainCommand.Create(),
             SweepCommand.Create(),
+            RunsCommand.Create(),
+            ReportCommand.Create(),
             BenchCommand.Create(),
         };
         return root.Parse(args).Invoke();

@@ -23,6 +23,6 @@ public static class SweepHarness
         await using var host = OrchestratorHost.Start(settings, config, workdir);
         var reply = await host.Coordinator(definition.Id).Ask<object>(new Begin(definition), TimeSpan.FromMinutes(5));
         var finished = Assert.IsType<SweepFinished>(reply);
-        return (finished.State, await host.History.Events(definition.Id));
+        return (finished.State, (await host.History.Events(definition.Id)).Select(e => e.Event).ToList());
     }
 }

@@ -28,7 +28,7 @@ public sealed class SweepCrashTests : IDisposable
     {
         var (settings, config) = OrchestratorHost.LoadConfig(null, []);
         await using var host = OrchestratorHost.Start(settings, config, workdir);
-        return await host.History.Events(id);
+        return (await host.History.Events(id)).Select(e => e.Event).ToList();
     }
 
     static long ProgressStep(string line) => Regex.Match(line, @"step\s+(\d+)/60") is { Success: true } m ? long.Parse(m.Groups[1].Value) : -1;

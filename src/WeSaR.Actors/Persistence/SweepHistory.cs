@@ -3,11 +3,18 @@ using Akka.Persistence.Query;
 using Akka.Persistence.Sql.Query;
 using Akka.Streams;
 using Akka.Streams.Dsl;
+using WeSaR.Actors.Queries;
 using WeSaR.Actors.Sweeps;
 
 namespace WeSaR.Actors.Persistence;
 
-/// <summary>The read side: sweeps rebuilt from the journal by the same fold the coordinator uses, without starting any run.</summary>
+/// <summary>An event as the journal holds it: its global offset and the time it was written.</summary>
+public sealed record JournalEvent(long Offset, long SequenceNr, DateTime AtUtc, ISweepEvent Event);
+
+/// <summary>
+/// The read side over Akka.Persistence.Query: sweeps and runs rebuilt from the journal by the same fold the
+/// coordinator uses, without starting anything; works on SQLite and PostgreSQL alike.
+/// </summary>
 public sealed class SweepHistory(ActorSystem system)
 {
     readonly SqlReadJournal journal = PersistenceQuery.Get(system).ReadJournalFor<SqlReadJournal>(SqlReadJournal.Identifier);
@@ -15,22 +22,58 @@ public sealed class SweepHistory(ActorSystem system)
 
     public async Task<SweepState?> Load(SweepId id)
     {
-        var state = (await Events(id)).Aggregate(SweepState.Empty(id), (s, e) => s.Apply(e));
+        var state = (await Events(id)).Aggregate(SweepState.Empty(id), (s, e) => s.Apply(e.Event));
         return state.Phase == SweepPhase.New ? null : state;
     }
 
     /// <summary>Every event of the sweep, in journal order.</summary>
-    public Task<List<ISweepEvent>> Events(SweepId id) =>
-        journal.CurrentEventsByPersistenceId("sweep-" + id, 0, long.MaxValue)
-            .RunAggregate(new List<ISweepEvent>(), (list, e) => { list.Add((ISweepEvent)e.Event); return list; }, materializer);
+    public Task<List<JournalEvent>> Events(SweepId id) =>
+        journal.CurrentEventsByPersistenceId(PersistenceId(id), 0, long.MaxValue)
+            .RunAggregate(new List<JournalEvent>(), (list, e) => { list.Add(Wrap(e)); return list; }, materializer);
 
-    public async Task<IReadOnlyList<SweepState>> All()
+    public async Task<IReadOnlyList<SweepId>> SweepIds()
     {
         var ids = await journal.CurrentPersistenceIds().Where(p => p.StartsWith("sweep-", StringComparison.Ordinal))
             .RunAggregate(new List<string>(), (list, p) => { list.Add(p); return list; }, materializer);
+        return ids.Order(StringComparer.Ordinal).Select(p => new SweepId(p["sweep-".Length..])).ToList();
+    }
+
+    public async Task<IReadOnlyList<SweepState>> All()
+    {
         var sweeps = new List<SweepState>();
-        foreach (var p in ids.Order(StringComparer.Ordinal))
-            if (await Load(new SweepId(p["sweep-".Length..])) is { } s) sweeps.Add(s);
+        foreach (var id in await SweepIds())
+            if (await Load(id) is { } s) sweeps.Add(s);
         return sweeps;
     }
+
+    /// <summary>Run summaries of one sweep, or of every sweep in the journal.</summary>
+    public async Task<IReadOnlyList<RunRecord>> Runs(SweepId? sweep = null)
+    {
+        var records = new List<RunRecord>();
+        foreach (var id in sweep is { } one ? [one] : await SweepIds())
+            records.AddRange(RunProjection.Project(id, await Events(id)));
+        return records;
+    }
+
+    /// <summary>
+    /// The sweep's events as they are written (after those already there), until <paramref name="until"/> says
+    /// stop or <paramref name="ct"/> is cancelled.
+    /// </summary>
+    public async Task Follow(SweepId id, Action<JournalEvent> onEvent, Func<JournalEvent, bool> until, CancellationToken ct)
+    {
+        var (kill, done) = journal.EventsByPersistenceId(PersistenceId(id), 0, long.MaxValue)
+            .Select(Wrap)
+            .TakeWhile(e => { onEvent(e); return !until(e); })
+            .ViaMaterialized(KillSwitches.Single<JournalEvent>(), Keep.Right)
+            .ToMaterialized(Sink.Ignore<JournalEvent>(), Keep.Both)
+            .Run(materializer);
+        await using var _ = ct.Register(kill.Shutdown);
+        await done;
+    }
+
+    static string PersistenceId(SweepId id) => "sweep-" + id;
+
+    // The SQL journal stores the write time as UTC ticks.
+    static JournalEvent Wrap(EventEnvelope e) => new(e.Offset is Sequence s ? s.Value : 0, e.SequenceNr,
+        new DateTime(Math.Clamp(e.Timestamp, DateTime.MinValue.Ticks, DateTime.MaxValue.Ticks), DateTimeKind.Utc), (ISweepEvent)e.Event);
 }

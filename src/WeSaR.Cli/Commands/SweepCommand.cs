@@ -4,6 +4,7 @@ using System.Text.Json.Serialization;
 using Akka.Actor;
 using WeSaR.Actors;
 using WeSaR.Actors.Hosting;
+using WeSaR.Actors.Queries;
 using WeSaR.Actors.Sweeps;
 using WeSaR.Training.Config;
 using WeSaR.Training.Data;
@@ -53,7 +54,18 @@ public static class SweepCommand
         var list = new Command("list", "List the sweeps in the journal") { Json, OrchestratorConfig };
         list.SetAction((r, ct) => List(r.GetValue(Json), r.GetValue(OrchestratorConfig), Workdir(r)));
 
-        return new Command("sweep", "Sweeps across init schemes, learning rates and seeds that undo spikes and survive crashes") { run, resume, status, list };
+        var compareId = new Argument<string>("sweep-id") { Description = "The sweep's id" };
+        var by = new Option<string>("--by")
+        {
+            Description = "Keys to group by, comma-separated: scheme, lr, seed or any config key; with two, the second makes the columns",
+            DefaultValueFactory = _ => "scheme,lr",
+        };
+        var compare = new Command("compare", "Mean ± std of the final validation loss and the spike count over seeds, per group; best per column marked")
+            { compareId, by, Json, OrchestratorConfig };
+        compare.SetAction((r, ct) => Compare(r.GetValue(compareId)!, r.GetValue(by)!, r.GetValue(Json), r.GetValue(OrchestratorConfig), Workdir(r)));
+
+        return new Command("sweep", "Sweeps across init schemes, learning rates and seeds that undo spikes and survive crashes")
+            { run, resume, status, list, compare };
     }
 
     static string Workdir(ParseResult r) => r.GetValue(GlobalOptions.Workdir)!;
@@ -149,7 +161,7 @@ public static class SweepCommand
 
     static async Task<int> Status(string id, bool json, string? configFile, string workdir)
     {
-        return await WithHistory(configFile, workdir, async host =>
+        return await HistoryAccess.With(configFile, workdir, async host =>
         {
             var state = await host.History.Load(new SweepId(id));
             if (state is null) return GlobalOptions.Fail($"no sweep '{id}' in {workdir} (see `wesar sweep list`)");
@@ -162,7 +174,7 @@ public static class SweepCommand
 
     static async Task<int> List(bool json, string? configFile, string workdir)
     {
-        return await WithHistory(configFile, workdir, async host =>
+        return await HistoryAccess.With(configFile, workdir, async host =>
         {
             var sweeps = (await host.History.All()).Select(s => new SweepListItem(s.Id.Value, s.Name, Phase(s.Phase), s.Runs.Count,
                 s.Runs.Count(r => r.Phase == RunPhase.Completed), s.Runs.Count(r => r.Phase == RunPhase.Failed))).ToList();
@@ -177,18 +189,18 @@ public static class SweepCommand
         });
     }
 
-    static async Task<int> WithHistory(string? configFile, string workdir, Func<OrchestratorHost, Task<int>> body)
-    {
-        OrchestratorSettings settings;
-        Akka.Configuration.Config config;
-        try { (settings, config) = OrchestratorHost.LoadConfig(configFile, []); }
-        catch (ConfigException e) { return GlobalOptions.Fail(e.Message); }
-        if (settings.Journal.Provider == JournalProvider.Sqlite && !File.Exists(Path.Combine(workdir, settings.Journal.SqliteFile)))
-            return GlobalOptions.Fail($"no journal in {workdir}: run a sweep first (wesar --workdir {workdir} sweep run <file>)");
-        // Reads only: keep Akka's own logging quiet on the console.
-        await using var host = OrchestratorHost.Start(settings, config.WithFallback(Akka.Configuration.ConfigurationFactory.ParseString("akka.loglevel = WARNING")), workdir);
-        return await body(host);
-    }
+    static Task<int> Compare(string id, string by, bool json, string? configFile, string workdir) =>
+        HistoryAccess.With(configFile, workdir, async host =>
+        {
+            var keys = by.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+            if (keys.Length == 0) return GlobalOptions.Fail("--by needs at least one key");
+            var runs = await host.History.Runs(new SweepId(id));
+            if (runs.Count == 0) return GlobalOptions.Fail($"no sweep '{id}' in {workdir} (see `wesar sweep list`)");
+            var cells = Comparison.Build(runs, keys);
+            if (json) Tables.PrintJson(cells);
+            else Tables.Comparison(keys, cells);
+            return 0;
+        });
 
     sealed record SweepListItem(string Id, string Name, string State, int Runs, int Completed, int Failed);
 

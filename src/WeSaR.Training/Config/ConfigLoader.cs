@@ -55,8 +55,9 @@ public static partial class ConfigLoader
         string.Join("\n", Leaves(Defaults.Root, "").Where(k => include?.Invoke(k) != false).Order(StringComparer.Ordinal)
             .Select(k => $"{k} = {Quote(config.GetValue(k))}"));
 
+    // An empty list is neither an array nor a string to HOCON's reader, so it is recognised by its null string.
     static string Quote(HoconValue v) =>
-        v.IsArray() ? "[" + string.Join(", ", v.GetArray().Select(Quote)) + "]" : System.Text.Json.JsonSerializer.Serialize(v.GetString());
+        v.IsArray() || v.GetString() is null ? "[" + string.Join(", ", v.GetArray().Select(Quote)) + "]" : System.Text.Json.JsonSerializer.Serialize(v.GetString());
 
     /// <summary>Renders the merged configuration as HOCON, for the run folder.</summary>
     public static string Render(Akka.Configuration.Config config) => config.Root.ToString(2);

@@ -1,0 +1,31 @@
+namespace WeSaR.Actors.Queries;
+
+/// <summary>One group of runs that share the compared keys: final validation loss over its completed runs, spikes over all.</summary>
+public sealed record ComparisonCell(IReadOnlyList<string> Keys, int Runs, int Completed, double? LossMean, double? LossStd, double SpikesMean,
+    double RollbacksMean, bool BestInColumn);
+
+/// <summary>
+/// `sweep compare --by a,b`: runs grouped by the values of the keys (typically over seeds). With two keys the
+/// first names the rows and the second the columns; the lowest mean loss of each column is marked best.
+/// </summary>
+public static class Comparison
+{
+    public static IReadOnlyList<ComparisonCell> Build(IEnumerable<RunRecord> runs, IReadOnlyList<string> by)
+    {
+        var groups = runs.GroupBy(r => string.Join("\u001f", by.Select(r.Key)))
+            .Select(g =>
+            {
+                var losses = g.Where(r => r.State == "completed" && r.ValLoss is not null).Select(r => r.ValLoss!.Value).ToList();
+                double? mean = losses.Count > 0 ? losses.Average() : null;
+                double? std = losses.Count > 1 ? Math.Sqrt(losses.Sum(x => (x - mean!.Value) * (x - mean.Value)) / (losses.Count - 1)) : null;
+                return new ComparisonCell(by.Select(g.First().Key).ToList(), g.Count(), losses.Count, mean, std,
+                    g.Average(r => r.Spikes), g.Average(r => r.Rollbacks), false);
+            }).ToList();
+        // The column is the last key (all groups when there is one key).
+        return groups.Select(c =>
+        {
+            var column = groups.Where(o => by.Count < 2 || o.Keys[^1] == c.Keys[^1]).Where(o => o.LossMean is not null).ToList();
+            return c with { BestInColumn = c.LossMean is not null && c.LossMean == column.Min(o => o.LossMean) };
+        }).OrderBy(c => string.Join(" ", c.Keys), StringComparer.Ordinal).ToList();
+    }
+}

@@ -1,0 +1,33 @@
+using System.CommandLine;
+using WeSaR.Actors.Sweeps;
+using WeSaR.Cli.Reports;
+
+namespace WeSaR.Cli.Commands;
+
+/// <summary>`wesar report`: plots and one HTML page for a sweep.</summary>
+public static class ReportCommand
+{
+    public static Command Create()
+    {
+        var id = new Argument<string>("sweep-id") { Description = "The sweep's id (see `wesar sweep list`)" };
+        var output = new Option<string?>("--out", "-o") { Description = "Folder for the PNGs and index.html (default: <workdir>/reports/<sweep-id>)" };
+        var config = new Option<string?>("--config", "-c") { Description = "HOCON orchestrator config (which journal to read)" };
+        var cmd = new Command("report", "PNG plots (loss with spikes and rollbacks, W_d vs W_u update ratios, gates, final loss vs lr) and a self-contained HTML page")
+            { id, output, config };
+        cmd.SetAction((r, ct) =>
+        {
+            var workdir = r.GetValue(GlobalOptions.Workdir)!;
+            var sweepId = r.GetValue(id)!;
+            return HistoryAccess.With(r.GetValue(config), workdir, async host =>
+            {
+                var state = await host.History.Load(new SweepId(sweepId));
+                if (state is null) return GlobalOptions.Fail($"no sweep '{sweepId}' in {workdir} (see `wesar sweep list`)");
+                var outDir = r.GetValue(output) ?? Path.Combine(workdir, "reports", sweepId);
+                var files = SweepReport.Write(state, await host.History.Events(state.Id), await host.History.Runs(state.Id), workdir, outDir);
+                foreach (var f in files) Console.WriteLine(f);
+                return 0;
+            });
+        });
+        return cmd;
+    }
+}

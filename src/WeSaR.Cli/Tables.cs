@@ -1,0 +1,90 @@
+using System.Globalization;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using Spectre.Console;
+using WeSaR.Actors.Queries;
+using WeSaR.Actors.Sweeps;
+
+namespace WeSaR.Cli;
+
+/// <summary>Human tables (Spectre.Console) and the JSON forms of the history commands.</summary>
+public static class Tables
+{
+    public static readonly JsonSerializerOptions Json = new()
+    {
+        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower, WriteIndented = true,
+        DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull, NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals,
+    };
+
+    static Tables()
+    {
+        // Redirected output has no width; don't wrap tables at 80 columns.
+        if (Console.IsOutputRedirected) AnsiConsole.Profile.Width = 240;
+    }
+
+    public static void PrintJson<T>(T value) => Console.WriteLine(JsonSerializer.Serialize(value, Json));
+
+    public static string Num(double? x, string format = "F4") => x is { } v ? v.ToString(format, CultureInfo.InvariantCulture) : "-";
+
+    public static void Runs(IReadOnlyList<RunRecord> runs)
+    {
+        var t = new Table().Border(TableBorder.Simple);
+        foreach (var c in new[] { "sweep/run", "label", "state", "step", "val loss", "last loss", "spikes", "rollbacks", "restarts", "wall", "device" })
+            t.AddColumn(new TableColumn(c));
+        foreach (var r in runs)
+            t.AddRow(Markup.Escape($"{r.Sweep}/{r.Run}"), Markup.Escape(r.Label), State(r.State), $"{r.Step}/{r.Steps}", Num(r.ValLoss), Num(r.LastLoss),
+                r.Spikes.ToString(), r.Rollbacks.ToString(), r.Restarts.ToString(), Duration(r.WallSeconds), Markup.Escape(r.Device ?? "-"));
+        AnsiConsole.Write(t);
+    }
+
+    public static string State(string s) => s switch
+    {
+        "completed" => "[green]completed[/]",
+        "failed" => "[red]failed[/]",
+        "running" => "[yellow]running[/]",
+        _ => s,
+    };
+
+    public static string Duration(double? seconds) =>
+        seconds is not { } s ? "-" : s >= 3600 ? $"{(int)(s / 3600)}h{(int)(s % 3600 / 60):D2}m" : $"{(int)(s / 60)}m{(int)(s % 60):D2}s";
+
+    /// <summary>One line per event for the audit trail.</summary>
+    public static string Describe(ISweepEvent e) => e switch
+    {
+        SweepStarted s => $"sweep {s.Name} started with {s.Runs.Count} run(s), max {s.MaxRestarts} restart(s)",
+        RunScheduled => "scheduled",
+        RunAssigned a => $"assigned to {a.Node}/{a.Slot} ({a.Device}), attempt {a.Attempt}",
+        CheckpointCommitted c => $"checkpoint step {c.Step} committed ({c.ManifestSha256[..12]})",
+        SpikeDetected d => $"SPIKE at step {d.Step}: {d.Metric} {d.Value:G5} > {d.Threshold:G5} ({d.Rule}; mean {d.Mean:G4}, std {d.Std:G4})",
+        RolledBack b => $"rolled back from step {b.FromStep} to {b.ToStep}, skipping {b.SkippedBatches} batch(es), lr x{b.LrScale:G3}",
+        RunRestarted x => $"restarted (attempt {x.Attempt}): {x.Reason}",
+        RunCompleted c => $"completed at step {c.Metrics.Step}: val loss {Num(c.Metrics.ValLoss)}, last loss {Num(c.Metrics.LastLoss)}, "
+                          + $"{c.Metrics.Spikes} spike(s), {c.Metrics.Rollbacks} rollback(s)",
+        RunFailed f => $"FAILED at step {f.Step}: {f.Reason}",
+        SweepCompleted c => $"sweep completed: {c.Completed} completed, {c.Failed} failed",
+        _ => e.GetType().Name,
+    };
+
+    /// <summary>Compare as a pivot: rows = first key, columns = second key; the best (lowest mean val loss) per column starred.</summary>
+    public static void Comparison(IReadOnlyList<string> by, IReadOnlyList<ComparisonCell> cells)
+    {
+        var rows = cells.Select(c => by.Count > 1 ? string.Join(" ", c.Keys.SkipLast(1)) : c.Keys[0]).Distinct().OrderBy(NaturalKey).ThenBy(k => k, StringComparer.Ordinal).ToList();
+        var cols = by.Count > 1 ? cells.Select(c => c.Keys[^1]).Distinct().OrderBy(NaturalKey).ThenBy(k => k, StringComparer.Ordinal).ToList() : ["val loss"];
+        var t = new Table().Border(TableBorder.Simple).AddColumn(string.Join(" / ", by.Count > 1 ? by.SkipLast(1) : by));
+        foreach (var c in cols) t.AddColumn(new TableColumn(Markup.Escape(by.Count > 1 ? $"{by[^1]}={c}" : c)).RightAligned());
+        foreach (var row in rows)
+        {
+            var cellsOfRow = cols.Select(col => cells.FirstOrDefault(c =>
+                (by.Count > 1 ? string.Join(" ", c.Keys.SkipLast(1)) : c.Keys[0]) == row && (by.Count < 2 || c.Keys[^1] == col)));
+            t.AddRow([Markup.Escape(row), .. cellsOfRow.Select(Cell)]);
+        }
+        AnsiConsole.Write(t);
+        AnsiConsole.MarkupLine("cells: mean ± std of the final validation loss over completed runs (n), then mean spikes and rollbacks per run; * best in its column");
+    }
+
+    static string Cell(ComparisonCell? c) => c is null ? "-"
+        : $"{(c.BestInColumn ? "[bold green]* " : "")}{Num(c.LossMean)}{(c.LossStd is { } s ? $" ± {s.ToString("F4", CultureInfo.InvariantCulture)}" : "")}"
+          + $"{(c.BestInColumn ? "[/]" : "")} (n={c.Completed}/{c.Runs}) spikes {c.SpikesMean:G3} rollbacks {c.RollbacksMean:G3}";
+
+    static double NaturalKey(string k) => double.TryParse(k, NumberStyles.Float, CultureInfo.InvariantCulture, out var v) ? v : double.MaxValue;
+}
