@@ -40,5 +40,7 @@ public sealed class PostgresJournalTests : IDisposable
             .Where(e => ((ISweepEvent)e.Event).Sweep == state.Id).RunAggregate(0, (n, _) => n + 1, host.System.Materializer());
         Assert.Equal(1, spikes);
         Assert.Contains(state.Id, (await host.History.All()).Select(s => s.Id));
+        var record = Assert.Single(await host.History.Runs(state.Id));
+        Assert.Equal(("completed", 1, 1, state.Runs.Single().Result!.ValLoss), (record.State, record.Spikes, record.Rollbacks, record.ValLoss));
     }
 }

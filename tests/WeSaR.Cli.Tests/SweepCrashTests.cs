@@ -78,6 +78,12 @@ public sealed class SweepCrashTests : IDisposable
             Assert.Equal((w.ModelSha256, w.ValLoss, w.LastLoss, w.Step), (g.Metrics.ModelSha256, g.Metrics.ValLoss, g.Metrics.LastLoss, g.Metrics.Step));
             Assert.Equal((1, 1), (g.Metrics.Spikes, g.Metrics.Rollbacks));
         }
+        // The read side over the killed-and-resumed journal: one record per run, nothing counted twice.
+        var listed = Wesar.Run("--workdir", crashed, "runs", "list", "--sweep", id.Value, "--json");
+        var records = System.Text.Json.JsonDocument.Parse(listed.Stdout).RootElement.EnumerateArray().ToList();
+        Assert.Equal(2, records.Count);
+        Assert.All(records, r => Assert.Equal(("completed", 1, 1), (r.GetProperty("state").GetString(), r.GetProperty("spikes").GetInt32(), r.GetProperty("rollbacks").GetInt32())));
+
         // The kill inside the rollback came after its decision was persisted: that spike was never decided twice.
         Assert.Equal(2, actual.OfType<RolledBack>().Count());
         Assert.All(actual.OfType<RolledBack>(), r => Assert.Equal((36L, 30L, 6L), (r.FromStep, r.ToStep, r.SkippedBatches)));
