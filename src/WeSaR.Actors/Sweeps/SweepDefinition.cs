@@ -36,7 +36,7 @@ public sealed record RunSpec(RunId Id, string Label, string Config)
 public sealed record SweepDefinition(SweepId Id, string Name, int MaxRestarts, IReadOnlyList<RunSpec> Runs)
 {
     // Keys that name or place a run without changing what it computes.
-    static readonly HashSet<string> NotIdentity = ["run.dir", "run.name", "run.device", "run.threads", "train.stop-at"];
+    static readonly HashSet<string> NotIdentity = ["run.dir", "run.name", "run.device", "run.threads", "run.tensorboard", "train.stop-at"];
 
     /// <param name="overrides">--set key=value for every run; they win over the grid.</param>
     /// <param name="defaultMaxRestarts">orchestrator.restarts.max, used when the file does not set sweep.max-restarts.</param>

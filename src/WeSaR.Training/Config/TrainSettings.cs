@@ -6,14 +6,14 @@ using WeSaR.Training.Spikes;
 namespace WeSaR.Training.Config;
 
 /// <summary>run.*: where the run lives and what it runs on.</summary>
-public sealed record RunSettings(string Dir, string Name, long Seed, string Device, int Threads)
+public sealed record RunSettings(string Dir, string Name, long Seed, string Device, int Threads, bool TensorBoard)
 {
     public static RunSettings From(ConfigReader r)
     {
         var device = r.String("run.device");
         if (!(device == "cpu" || System.Text.RegularExpressions.Regex.IsMatch(device, @"^cuda(:\d+)?$")))
             r.Problem($"run.device must be \"cpu\" or \"cuda:N\", got '{device}'");
-        return new(r.String("run.dir"), r.String("run.name"), r.Long("run.seed"), device, r.Int("run.threads", 0));
+        return new(r.String("run.dir"), r.String("run.name"), r.Long("run.seed"), device, r.Int("run.threads", 0), r.Bool("run.tensorboard"));
     }
 }
 

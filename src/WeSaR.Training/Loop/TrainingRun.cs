@@ -75,6 +75,7 @@ public sealed class TrainingRun(TrainSettings settings, string runDir)
         trainer.LrFactor *= from.LrScale;
         store.DeleteAfter(trainer.Step);   // checkpoints past the start belong to a history that is being redone
         var log = new MetricsLog(Path.Combine(runDir, MetricsLog.FileName), trainer.Step);
+        var board = settings.Run.TensorBoard ? new TensorBoardLog(runDir) : null;
         control.Reset(history);
         observer.Started(trainer.Step, s.Steps, trainer.ParameterCount);
 
@@ -156,6 +157,7 @@ public sealed class TrainingRun(TrainSettings settings, string runDir)
                         Environment.WorkingSet / 1048576.0, m.UpdateRatio, m.Gate, eval?.Loss, eval?.Perplexity,
                         spike is null ? null : $"{spike.Rule}:{spike.Metric}");
                     log.Write(line);
+                    board?.Write(line);
                     var perStep = timedSteps > 0 ? steady.Elapsed.TotalSeconds / timedSteps : seconds;
                     observer.Stepped(line, TimeSpan.FromSeconds(perStep * (s.EndStep - m.Step)));
                     (windowTokens, windowSeconds) = (0, 0);
