@@ -32,7 +32,13 @@ public static class BenchCommand
             { config, set, steps, repeats, threads };
         orchestrator.SetAction((r, ct) => Orchestrator(r.GetValue(config)!, r.GetValue(set) ?? [], r.GetValue(steps), r.GetValue(repeats),
             r.GetValue(threads), r.GetValue(GlobalOptions.Workdir)!));
-        return new Command("bench", "Benchmarks that print ratios against a baseline measured in the same run") { orchestrator };
+        var events = new Option<int>("--events") { Description = "Events in the synthetic journal", DefaultValueFactory = _ => 100_000 };
+        var queryRepeats = new Option<int>("--repeats") { Description = "Timings per query (the median is printed)", DefaultValueFactory = _ => 5 };
+        var orchestratorSet = new Option<string[]>("--set", "-s") { Description = "Orchestrator keys, e.g. --set orchestrator.journal.provider=postgresql" };
+        var history = new Command("history", "Query latency of the read side over a synthetic journal (100k events by default) against a raw SQL read of the same rows")
+            { events, queryRepeats, orchestratorSet };
+        history.SetAction((r, ct) => HistoryBench.Run(r.GetValue(events), r.GetValue(queryRepeats), r.GetValue(orchestratorSet) ?? []));
+        return new Command("bench", "Benchmarks that print ratios against a baseline measured in the same run") { orchestrator, history };
     }
 
     static async Task<int> Orchestrator(string configFile, string[] sets, int steps, int repeats, int threads, string workdir)
