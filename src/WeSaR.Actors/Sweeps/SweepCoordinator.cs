@@ -74,7 +74,7 @@ public sealed class SweepCoordinator : ReceivePersistentActor
 
     void OnSpike(RecordSpike s)
     {
-        var run = state.Run(s.Run)!;
+        if (state.Run(s.Run)!.Ended) { Sender.Tell(Ack.Instance); return; }
         var sp = s.Spike;
         var events = new List<ISweepEvent>
         {
@@ -83,7 +83,6 @@ public sealed class SweepCoordinator : ReceivePersistentActor
         if (s.Decision.Rollback is { } o)
             events.Add(new RolledBack(state.Id, s.Run, o.FromStep, o.ToStep, s.TargetManifestSha256, o.SkipBatches, o.LrScale));
         if (s.Decision.Failure is { } why) events.Add(new RunFailed(state.Id, s.Run, sp.Step, why));
-        if (run.Ended) { Sender.Tell(Ack.Instance); return; }
         // One atomic write: a crash leaves either the spike with its decision or neither.
         PersistAll(events, e => { Applied(e); if (ReferenceEquals(e, events[^1])) { Sender.Tell(Ack.Instance); CheckDone(); } });
     }
