@@ -20,7 +20,9 @@ public sealed class CoordinatorRecoveryTests : Akka.TestKit.Xunit2.TestKit
     static Akka.Configuration.Config SystemConfig(TempDir dir)
     {
         var (settings, config) = SweepHarness.Config();
-        return OrchestratorHost.SystemConfig(settings, config, dir.Path);
+        // Other test classes train in parallel on 2 cores: give the journal more than TestKit's default 3 s.
+        return Akka.Configuration.ConfigurationFactory.ParseString("akka.test.single-expect-default = 20s")
+            .WithFallback(OrchestratorHost.SystemConfig(settings, config, dir.Path));
     }
 
     protected override void AfterAll()
