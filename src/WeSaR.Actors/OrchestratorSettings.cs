@@ -7,17 +7,64 @@ public sealed record SlotSpec(string Name, string Device, int Threads);
 
 public enum JournalProvider { Sqlite, PostgreSql }
 
+/// <summary>Cluster roles: coordinator nodes host the sweep singleton, trainer nodes offer their slots.</summary>
+public static class Roles
+{
+    public const string Coordinator = "coordinator", Trainer = "trainer";
+}
+
 /// <summary>orchestrator.journal.*: where events live.</summary>
 public sealed record JournalSettings(JournalProvider Provider, string SqliteFile, string PostgreSql)
 {
+    /// <summary>The environment variable that holds the PostgreSQL connection string (secrets stay out of files).</summary>
+    public const string PostgresVariable = "WESAR_POSTGRES";
+
     static readonly Dictionary<string, JournalProvider> Providers = new() { ["sqlite"] = JournalProvider.Sqlite, ["postgresql"] = JournalProvider.PostgreSql };
 
     public static JournalSettings From(ConfigReader r)
     {
-        var s = new JournalSettings(r.OneOf("orchestrator.journal.provider", Providers), r.String("orchestrator.journal.sqlite-file"),
-            r.String("orchestrator.journal.postgresql"));
+        var connection = r.String("orchestrator.journal.postgresql");
+        if (connection.Length == 0) connection = Environment.GetEnvironmentVariable(PostgresVariable) ?? "";
+        var s = new JournalSettings(r.OneOf("orchestrator.journal.provider", Providers), r.String("orchestrator.journal.sqlite-file"), connection);
         if (s.Provider == JournalProvider.PostgreSql && s.PostgreSql.Length == 0)
-            r.Problem("orchestrator.journal.postgresql: a connection string is needed when the provider is postgresql");
+            r.Problem($"orchestrator.journal.provider is postgresql but no connection string is set: export {PostgresVariable}=\"Host=...;Database=...;Username=...;Password=...\"");
+        return s;
+    }
+}
+
+/// <summary>orchestrator.cluster.tls.*: TLS for remoting with a certificate every node shares (PKCS#12).</summary>
+public sealed record TlsSettings(bool Enabled, string Certificate, string PasswordVariable, IReadOnlyList<string> TrustedThumbprints)
+{
+    public string Password => Environment.GetEnvironmentVariable(PasswordVariable) ?? "";
+
+    public static TlsSettings From(ConfigReader r)
+    {
+        var s = new TlsSettings(r.Bool("orchestrator.cluster.tls.enabled"), r.String("orchestrator.cluster.tls.certificate"),
+            r.String("orchestrator.cluster.tls.password-env"), r.StringList("orchestrator.cluster.tls.trusted-thumbprints"));
+        if (s.Enabled && !File.Exists(s.Certificate))
+            r.Problem($"orchestrator.cluster.tls.certificate: no certificate file '{s.Certificate}' (a .pfx with its private key)");
+        return s;
+    }
+}
+
+/// <summary>orchestrator.cluster.*: how this process joins a cluster (`wesar node`, `sweep run --cluster`).</summary>
+public sealed record ClusterSettings(string Hostname, int Port, string PublicHostname, IReadOnlyList<string> Seeds, IReadOnlyList<string> Roles,
+    TlsSettings Tls)
+{
+    public const string SystemName = "wesar";
+
+    /// <summary>"host:port" as an Akka address, with the TLS scheme when TLS is on.</summary>
+    public string Address(string hostPort) => $"akka.{(Tls.Enabled ? "ssl.tcp" : "tcp")}://{SystemName}@{hostPort}";
+
+    public static ClusterSettings From(ConfigReader r)
+    {
+        var s = new ClusterSettings(r.String("orchestrator.cluster.hostname"), r.Int("orchestrator.cluster.port", 0),
+            r.String("orchestrator.cluster.public-hostname"), r.StringList("orchestrator.cluster.seeds"), r.StringList("orchestrator.cluster.roles"),
+            TlsSettings.From(r));
+        foreach (var seed in s.Seeds.Where(x => !System.Text.RegularExpressions.Regex.IsMatch(x, @"^[^:\s]+:\d+$")))
+            r.Problem($"orchestrator.cluster.seeds: expected \"host:port\", got '{seed}'");
+        foreach (var role in s.Roles.Where(x => x is not (Actors.Roles.Coordinator or Actors.Roles.Trainer)))
+            r.Problem($"orchestrator.cluster.roles: unknown role '{role}' (use {Actors.Roles.Coordinator}, {Actors.Roles.Trainer})");
         return s;
     }
 }
@@ -30,8 +77,9 @@ public sealed record RestartSettings(int Max, TimeSpan MinBackoff, TimeSpan MaxB
 }
 
 /// <summary>Everything the orchestrator reads from hocon/orchestrator.conf (and overrides).</summary>
+/// <param name="SharedDir">Run folders and prepared data; empty: the work folder. Every node of a cluster sees it at one path.</param>
 public sealed record OrchestratorSettings(JournalSettings Journal, IReadOnlyList<SlotSpec> Slots, RestartSettings Restarts,
-    int SnapshotEvery, TimeSpan AskTimeout)
+    int SnapshotEvery, TimeSpan AskTimeout, string SharedDir, ClusterSettings Cluster)
 {
     public static OrchestratorSettings From(Akka.Configuration.Config config)
     {
@@ -47,7 +95,8 @@ public sealed record OrchestratorSettings(JournalSettings Journal, IReadOnlyList
         var s = new OrchestratorSettings(JournalSettings.From(r), slots,
             new RestartSettings(r.Int("orchestrator.restarts.max", 0), Duration(r, "orchestrator.restarts.min-backoff"),
                 Duration(r, "orchestrator.restarts.max-backoff")),
-            r.Int("orchestrator.snapshot-every", 1), Duration(r, "orchestrator.ask-timeout"));
+            r.Int("orchestrator.snapshot-every", 1), Duration(r, "orchestrator.ask-timeout"), r.String("orchestrator.shared-dir"),
+            ClusterSettings.From(r));
         r.ThrowIfInvalid();
         return s;
     }

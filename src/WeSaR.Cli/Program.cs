@@ -14,6 +14,7 @@ public static class Program
             DataCommand.Create(),
             TrainCommand.Create(),
             SweepCommand.Create(),
+            NodeCommand.Create(),
             RunsCommand.Create(),
             ReportCommand.Create(),
             BenchCommand.Create(),

@@ -46,8 +46,8 @@ public sealed class CoordinatorRecoveryTests : Akka.TestKit.Xunit2.TestKit
         var a = placement.ExpectMsg<PlaceRun>();
         var b = placement.ExpectMsg<PlaceRun>();
         Assert.Equal((ResumePoint.Fresh, ResumePoint.Fresh), (a.Resume, b.Resume));
-        first.Tell(new RunPlaced(a.Spec.Id, "node", "cpu-0", "cpu"));
-        first.Tell(new RunPlaced(b.Spec.Id, "node", "cpu-1", "cpu"));
+        first.Tell(new RunPlaced(a.Spec.Id, "node", "cpu-0", "cpu", 0));
+        first.Tell(new RunPlaced(b.Spec.Id, "node", "cpu-1", "cpu", 0));
         first.Tell(new CommitCheckpoint(a.Spec.Id, 40, "sha-a"));
         ExpectMsg<Ack>();
         first.Tell(new CommitCheckpoint(b.Spec.Id, 20, "sha-b"));

@@ -90,11 +90,15 @@ public sealed class RunningWesar : IDisposable
     readonly List<string> lines = [];
     readonly SemaphoreSlim changed = new(0);
 
-    public RunningWesar(params string[] args)
+    public RunningWesar(params string[] args) : this(new Dictionary<string, string>(), args) { }
+
+    /// <param name="environment">Variables added to the process's environment (e.g. WESAR_POSTGRES).</param>
+    public RunningWesar(IReadOnlyDictionary<string, string> environment, params string[] args)
     {
         var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = TestEnv.RepoRoot };
         psi.ArgumentList.Add(Wesar.Dll);
         foreach (var a in args) psi.ArgumentList.Add(a);
+        foreach (var (k, v) in environment) psi.Environment[k] = v;
         process = new Process { StartInfo = psi };
         process.OutputDataReceived += (_, e) => Add(e.Data);
         process.ErrorDataReceived += (_, e) => Add(e.Data);
@@ -112,16 +116,22 @@ public sealed class RunningWesar : IDisposable
 
     public int Pid => process.Id;
 
+    public int LineCount
+    {
+        get { lock (lines) return lines.Count; }
+    }
+
     public string Output
     {
         get { lock (lines) return string.Join('\n', lines); }
     }
 
     /// <summary>Waits for an output line that matches; fails with the output so far if none comes in time.</summary>
-    public string WaitFor(Func<string, bool> match, TimeSpan timeout)
+    /// <param name="from">Look only at lines after this many (see <see cref="LineCount"/>).</param>
+    public string WaitFor(Func<string, bool> match, TimeSpan timeout, int from = 0)
     {
         var deadline = DateTime.UtcNow + timeout;
-        var seen = 0;
+        var seen = from;
         while (true)
         {
             lock (lines)
@@ -171,6 +181,52 @@ public sealed class PostgresFactAttribute : Xunit.FactAttribute
     public PostgresFactAttribute()
     {
         if (ConnectionString is null) Skip = "set WESAR_TEST_POSTGRES to a PostgreSQL connection string (.ci/run does)";
+    }
+}
+
+/// <summary>
+/// A new, empty PostgreSQL database on the $WESAR_TEST_POSTGRES server (its role needs CREATEDB; `.ci/run` grants
+/// it), dropped on Dispose, so tests that share a persistence id never meet.
+/// </summary>
+public sealed class PostgresDatabase : IDisposable
+{
+    readonly string admin, name;
+
+    public string ConnectionString { get; }
+
+    public PostgresDatabase()
+    {
+        admin = PostgresFactAttribute.ConnectionString ?? throw new InvalidOperationException("WESAR_TEST_POSTGRES is not set");
+        name = "wesar_t_" + Guid.NewGuid().ToString("N")[..12];
+        Execute($"CREATE DATABASE {name}");
+        ConnectionString = new Npgsql.NpgsqlConnectionStringBuilder(admin) { Database = name }.ConnectionString;
+    }
+
+    void Execute(string sql)
+    {
+        using var c = new Npgsql.NpgsqlConnection(admin);
+        c.Open();
+        using var cmd = new Npgsql.NpgsqlCommand(sql, c);
+        cmd.ExecuteNonQuery();
+    }
+
+    public void Dispose()
+    {
+        Npgsql.NpgsqlConnection.ClearAllPools();
+        Execute($"DROP DATABASE IF EXISTS {name} WITH (FORCE)");
+    }
+}
+
+/// <summary>A TCP port nobody listens on right now (for nodes on 127.0.0.1).</summary>
+public static class FreePort
+{
+    public static int Next()
+    {
+        var l = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        l.Start();
+        var port = ((System.Net.IPEndPoint)l.LocalEndpoint).Port;
+        l.Stop();
+        return port;
     }
 }
 

@@ -1,6 +1,13 @@
+using System.Collections.Immutable;
+using System.Security.Cryptography.X509Certificates;
 using Akka.Actor;
+using Akka.Actor.Setup;
+using Akka.Cluster.Tools.Client;
+using Akka.Cluster.Tools.Singleton;
 using Akka.Configuration;
+using Akka.Remote.Transport.DotNetty;
 using Microsoft.Data.Sqlite;
+using WeSaR.Actors.Cluster;
 using WeSaR.Actors.Persistence;
 using WeSaR.Actors.Placement;
 using WeSaR.Actors.Sweeps;
@@ -9,41 +16,135 @@ using WeSaR.Training.Config;
 namespace WeSaR.Actors.Hosting;
 
 /// <summary>
-/// One orchestrator process: the ActorSystem with its journal, this machine's slots and the sweeps it coordinates.
-/// The only place that turns settings into Akka configuration.
+/// One orchestrator process: the ActorSystem with its journal, this machine's slots and the sweeps it coordinates,
+/// either on its own (`wesar sweep run`) or as a cluster member (`wesar node`). The only place that turns
+/// settings into Akka configuration.
 /// </summary>
 public sealed class OrchestratorHost : IAsyncDisposable
 {
-    public static Config Defaults { get; } = ConfigurationFactory.ParseString(ReadDefaults());
+    public static Config Defaults { get; } = ConfigurationFactory.ParseString(ReadResource("orchestrator.conf"));
+    static readonly Config ClusterDefaults = ConfigurationFactory.ParseString(ReadResource("cluster.conf"));
+
+    /// <summary>Where cluster clients send <see cref="SubmitSweep"/> and <see cref="QuerySweep"/>: the singleton's proxy on every node.</summary>
+    public const string SweepsPath = "/user/sweeps";
 
     public ActorSystem System { get; }
     public OrchestratorSettings Settings { get; }
     public string Workdir { get; }
+    /// <summary>Run folders and prepared data (orchestrator.shared-dir, else the work folder).</summary>
+    public string SharedDir { get; }
     public SweepHistory History { get; }
     readonly Lazy<IActorRef> placement;
 
     OrchestratorHost(ActorSystem system, OrchestratorSettings settings, string workdir)
     {
         (System, Settings, Workdir) = (system, settings, workdir);
+        SharedDir = settings.SharedDir.Length > 0 ? Path.GetFullPath(settings.SharedDir) : workdir;
         History = new SweepHistory(system);
-        var context = new SlotContext(workdir, settings.Restarts, settings.AskTimeout, Environment.MachineName);
-        placement = new Lazy<IActorRef>(() => system.ActorOf(LocalPlacement.Props(settings.Slots, context), "placement"));
+        placement = new Lazy<IActorRef>(() =>
+            system.ActorOf(Placement.Placement.Props(system.ActorOf(NodeSlots.Props(settings.Slots, SlotContext(Environment.MachineName)), NodeSlots.Name)), "placement"));
     }
 
-    /// <summary>Merges defaults, an optional file and --set overrides (orchestrator.* and akka.* keys) and checks them.</summary>
-    public static (OrchestratorSettings, Config) LoadConfig(string? file, IEnumerable<string> overrides)
+    SlotContext SlotContext(string node) => new(SharedDir, Settings.Restarts, Settings.AskTimeout, node);
+
+    /// <summary>
+    /// Merges defaults, an optional file and --set overrides (orchestrator.* and akka.* keys) and checks them;
+    /// <paramref name="cluster"/> adds the cluster member's Akka settings (cluster.conf).
+    /// </summary>
+    public static (OrchestratorSettings, Config) LoadConfig(string? file, IEnumerable<string> overrides, bool cluster = false)
     {
-        var config = ConfigLoader.Layer(Defaults, overrides, file is null ? [] : [file]);
+        var config = ConfigLoader.Layer(cluster ? Defaults.WithFallback(ClusterDefaults) : Defaults, overrides, file is null ? [] : [file]);
         return (OrchestratorSettings.From(config), config);
     }
 
+    /// <summary>A process on its own: the journal, and this machine's slots once a sweep needs them.</summary>
     public static OrchestratorHost Start(OrchestratorSettings settings, Config config, string workdir)
     {
         workdir = Path.GetFullPath(workdir);
-        var system = ActorSystem.Create("wesar", SystemConfig(settings, config, workdir));
+        var system = ActorSystem.Create(ClusterSettings.SystemName, SystemConfig(settings, config, workdir));
+        SetThreads(settings);
+        return new OrchestratorHost(system, settings, workdir);
+    }
+
+    /// <summary>
+    /// A cluster member with orchestrator.cluster.roles: a trainer offers its slots (/user/slots) to the
+    /// placement; a coordinator can host the sweep manager singleton. Every member runs the singleton's proxy
+    /// (/user/sweeps) and registers it with the cluster-client receptionist, so clients can reach any node.
+    /// </summary>
+    public static OrchestratorHost StartNode(OrchestratorSettings settings, Config config, string workdir)
+    {
+        workdir = Path.GetFullPath(workdir);
+        var c = settings.Cluster;
+        var member = ConfigurationFactory.ParseString($$"""
+            akka.cluster.seed-nodes = [{{string.Join(", ", c.Seeds.Select(x => Quote(c.Address(x))))}}]
+            akka.cluster.roles = [{{string.Join(", ", c.Roles.Select(Quote))}}]
+            """);
+        var system = ActorSystem.Create(ClusterSettings.SystemName, Setup(settings,
+            member.WithFallback(Remoting(c, c.Port)).WithFallback(SystemConfig(settings, config, workdir)).WithFallback(ToolsConfig)));
+        SetThreads(settings);
+        var host = new OrchestratorHost(system, settings, workdir);
+        var node = $"{c.Hostname}:{c.Port}";
+        if (c.Roles.Contains(Roles.Trainer))
+        {
+            var slots = system.ActorOf(NodeSlots.Props(settings.Slots, host.SlotContext(node)), NodeSlots.Name);
+            // Leaving: every run finishes its step, checkpoints and commits; the placement then loses the slots and
+            // the coordinator places the runs elsewhere from those checkpoints.
+            CoordinatedShutdown.Get(system).AddTask(CoordinatedShutdown.PhaseServiceStop, "drain-slots", async () =>
+            {
+                await slots.Ask<RunsStopped>(DrainNode.Instance, Timeout.InfiniteTimeSpan);
+                return Akka.Done.Instance;
+            });
+        }
+        if (c.Roles.Contains(Roles.Coordinator))
+            system.ActorOf(ClusterSingletonManager.Props(SweepManager.Props(settings.SnapshotEvery, node), PoisonPill.Instance,
+                ClusterSingletonManagerSettings.Create(system).WithRole(Roles.Coordinator)), "sweep-manager");
+        var proxy = system.ActorOf(ClusterSingletonProxy.Props("/user/sweep-manager",
+            ClusterSingletonProxySettings.Create(system).WithRole(Roles.Coordinator)), SweepsPath.Split('/')[^1]);
+        ClusterClientReceptionist.Get(system).RegisterService(proxy);
+        return host;
+    }
+
+    /// <summary>A client outside the cluster (`sweep run --cluster`): remoting only, talking to <paramref name="contacts"/> ("host:port").</summary>
+    public static (ActorSystem System, IActorRef Client) Connect(OrchestratorSettings settings, Config config, IReadOnlyList<string> contacts)
+    {
+        var c = settings.Cluster;
+        var system = ActorSystem.Create(ClusterSettings.SystemName, Setup(settings,
+            ConfigurationFactory.ParseString("akka.actor.provider = remote").WithFallback(Remoting(c, 0)).WithFallback(config)
+                .WithFallback(ToolsConfig)));
+        var initial = contacts.Select(x => ActorPath.Parse($"{c.Address(x)}/system/receptionist")).ToImmutableHashSet();
+        return (system, system.ActorOf(ClusterClient.Props(ClusterClientSettings.Create(system).WithInitialContacts(initial)), "client"));
+    }
+
+    // Akka.Cluster.Tools' serializers must be known before the first message from another node arrives.
+    static readonly Config ToolsConfig = ClusterClientReceptionist.DefaultConfig().WithFallback(Akka.Cluster.Tools.Singleton.ClusterSingleton.DefaultConfig())
+        .WithFallback(Akka.Cluster.Tools.PublishSubscribe.DistributedPubSub.DefaultConfig());
+
+    static Config Remoting(ClusterSettings c, int port) => ConfigurationFactory.ParseString($$"""
+        akka.remote.dot-netty.tcp {
+          hostname = {{Quote(c.Hostname)}}
+          port = {{port}}
+          {{(c.PublicHostname.Length > 0 ? $"public-hostname = {Quote(c.PublicHostname)}" : "")}}
+          enable-ssl = {{(c.Tls.Enabled ? "on" : "off")}}
+        }
+        """);
+
+    // TLS: the shared certificate, mutual authentication, and peers pinned to trusted thumbprints (a self-signed
+    // certificate has no chain to validate, so the pin is what keeps strangers out).
+    static ActorSystemSetup Setup(OrchestratorSettings settings, Config config)
+    {
+        var setup = BootstrapSetup.Create().WithConfig(config);
+        var tls = settings.Cluster.Tls;
+        if (!tls.Enabled) return ActorSystemSetup.Create(setup);
+        var certificate = X509CertificateLoader.LoadPkcs12FromFile(tls.Certificate, tls.Password, X509KeyStorageFlags.Exportable);
+        var trusted = tls.TrustedThumbprints.Append(certificate.Thumbprint).ToArray();
+        return ActorSystemSetup.Create(setup, new DotNettySslSetup(certificate, suppressValidation: false, requireMutualAuthentication: true,
+            CertificateValidation.PinnedCertificate(trusted)));
+    }
+
+    static void SetThreads(OrchestratorSettings settings)
+    {
         var threads = settings.Slots.Where(s => s.Device == "cpu").Select(s => s.Threads).FirstOrDefault();
         if (threads > 0) TorchSharp.torch.set_num_threads(threads);   // process-wide: every CPU slot shares it
-        return new OrchestratorHost(system, settings, workdir);
     }
 
     /// <summary>The ActorSystem's configuration: <paramref name="config"/> with the journal's connection filled in.</summary>
@@ -94,9 +195,9 @@ public sealed class OrchestratorHost : IAsyncDisposable
 
     static string Quote(string s) => global::System.Text.Json.JsonSerializer.Serialize(s);
 
-    static string ReadDefaults()
+    static string ReadResource(string name)
     {
-        using var s = typeof(OrchestratorHost).Assembly.GetManifestResourceStream("WeSaR.Actors.orchestrator.conf")!;
+        using var s = typeof(OrchestratorHost).Assembly.GetManifestResourceStream("WeSaR.Actors." + name)!;
         return new StreamReader(s).ReadToEnd();
     }
 

@@ -26,6 +26,7 @@ public sealed class ProtocolSerializer(ExtendedActorSystem system) : SerializerW
         ["RunFailed.v1"] = typeof(RunFailed),
         ["SweepCompleted.v1"] = typeof(SweepCompleted),
         ["SweepState.v1"] = typeof(SweepState),
+        ["SweepAdmitted.v1"] = typeof(Cluster.SweepAdmitted),
     };
     static readonly Dictionary<Type, string> Manifests = Types.ToDictionary(kv => kv.Value, kv => kv.Key);
 

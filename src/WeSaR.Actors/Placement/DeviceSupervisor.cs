@@ -8,6 +8,8 @@ namespace WeSaR.Actors.Placement;
 /// <summary>
 /// Owns one slot. Runs one trainer at a time; when it crashes, asks the coordinator to record the crash and,
 /// while the retry budget lasts, starts it again from the run's last committed checkpoint after a backoff.
+/// When the run's coordinator is gone (its node died; a new one takes over from the journal), the trainer is
+/// aborted at once: the new coordinator places the run again from its last committed checkpoint.
 /// </summary>
 public sealed class DeviceSupervisor : ReceiveActor
 {
@@ -19,6 +21,7 @@ public sealed class DeviceSupervisor : ReceiveActor
     Exception? failure;
     ICancelable? pendingRestart;
     IActorRef? stopRequester;
+    bool coordinatorGone;
     int started;
 
     public static Props Props(SlotSpec slot, SlotContext context) => Akka.Actor.Props.Create(() => new DeviceSupervisor(slot, context));
@@ -27,8 +30,14 @@ public sealed class DeviceSupervisor : ReceiveActor
     {
         this.slot = slot;
         this.context = context;
-        Receive<PlaceRun>(Start);
+        Receive<PlaceRun>(w =>
+        {
+            if (work is null) Start(w);
+            else Sender.Tell(new SlotBusy(w));
+        });
+        Receive<StartAgain>(a => Start(a.Work));
         Receive<Terminated>(t => t.ActorRef.Equals(trainer), _ => TrainerGone());
+        Receive<Terminated>(t => t.ActorRef.Equals(work?.Coordinator), _ => CoordinatorGone());
         Receive<RestartRun>(ScheduleRestart);
         Receive<RunGivenUp>(g =>
         {
@@ -41,7 +50,8 @@ public sealed class DeviceSupervisor : ReceiveActor
             log.Error(f.Cause, "could not record the crash of run {0}", work?.Spec.Id);
             Free();
         });
-        Receive<StopRuns>(Stop);
+        Receive<StopRuns>(s => Stop(work?.Sweep == s.Sweep));
+        Receive<DrainNode>(_ => Stop(true));
     }
 
     // Any exception stops the trainer; the restart is ours to make, from the journal's resume point.
@@ -53,7 +63,12 @@ public sealed class DeviceSupervisor : ReceiveActor
 
     void Start(PlaceRun w)
     {
-        (work, failure, pendingRestart) = (w, null, null);
+        if (work is null)
+        {
+            Context.Parent.Tell(SlotTaken.Instance);
+            Context.Watch(w.Coordinator);
+        }
+        (work, failure, pendingRestart, coordinatorGone) = (w, null, null, false);
         trainer = Context.Watch(Context.ActorOf(TrainerActor.Props(w, slot, context), $"{w.Spec.Id}-{++started}"));
     }
 
@@ -66,6 +81,7 @@ public sealed class DeviceSupervisor : ReceiveActor
             stopRequester = null;
             Free();
         }
+        else if (coordinatorGone) Free();
         else if (failure is not null)
         {
             var reason = Describe(failure);
@@ -80,12 +96,24 @@ public sealed class DeviceSupervisor : ReceiveActor
         var next = work! with { Resume = r.Resume, Attempt = r.Attempt, Restarts = r.Restarts, Rollbacks = r.Rollbacks };
         var delay = context.Restarts.Backoff(r.Restarts - 1);
         log.Info("restarting run {0} (attempt {1}) from step {2} in {3}", next.Spec.Id, r.Attempt, r.Resume.Step, delay);
-        pendingRestart = Context.System.Scheduler.ScheduleTellOnceCancelable(delay, Self, next, Self);
+        pendingRestart = Context.System.Scheduler.ScheduleTellOnceCancelable(delay, Self, new StartAgain(next), Self);
     }
 
-    void Stop(StopRuns stop)
+    void CoordinatorGone()
     {
-        if (work is null || work.Sweep != stop.Sweep) Sender.Tell(RunsStopped.Instance);
+        log.Warning("the coordinator of run {0} is gone; aborting its trainer on {1} (the next coordinator resumes it from its last commit)", work!.Spec.Id, slot.Name);
+        coordinatorGone = true;
+        if (trainer is not null) trainer.Tell(AbortTraining.Instance);
+        else
+        {
+            pendingRestart?.Cancel();
+            Free();
+        }
+    }
+
+    void Stop(bool ours)
+    {
+        if (work is null || !ours) Sender.Tell(RunsStopped.Instance);
         else if (trainer is not null)
         {
             stopRequester = Sender;
@@ -101,9 +129,12 @@ public sealed class DeviceSupervisor : ReceiveActor
 
     void Free()
     {
+        if (work is not null) Context.Unwatch(work.Coordinator);
         work = null;
-        Context.Parent.Tell(new SlotFreed(slot.Name));
+        Context.Parent.Tell(new SlotFreed(Self));
     }
+
+    sealed record StartAgain(PlaceRun Work);
 
     static string Describe(Exception e)
     {

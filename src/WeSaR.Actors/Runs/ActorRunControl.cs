@@ -11,16 +11,17 @@ namespace WeSaR.Actors.Runs;
 /// checkpoint for the coordinator's commit, so a spike is handled at the step it happens and a resume never
 /// needs a checkpoint the journal does not know. Runs on the loop's own thread, never on an actor's.
 /// </summary>
-public sealed class ActorRunControl(IActorRef monitor, IActorRef coordinator, RunId run, TimeSpan timeout) : IRunControl
+/// <param name="abort">Cancels any wait at once (the coordinator is gone): the loop ends with an exception.</param>
+public sealed class ActorRunControl(IActorRef monitor, IActorRef coordinator, RunId run, TimeSpan timeout, CancellationToken abort) : IRunControl
 {
-    public void Reset(IReadOnlyList<StreamPoint> history) => Wait(monitor.Ask<Ack>(new ResetStream(history), timeout));
+    public void Reset(IReadOnlyList<StreamPoint> history) => Wait(monitor.Ask<Ack>(new ResetStream(history), timeout, abort));
 
-    public SpikeSignal? Observe(StreamPoint point) => Wait(monitor.Ask<Verdict>(new ObservePoint(point), timeout)).Spike;
+    public SpikeSignal? Observe(StreamPoint point) => Wait(monitor.Ask<Verdict>(new ObservePoint(point), timeout, abort)).Spike;
 
     public SpikeDecision Decide(SpikeSignal spike, IReadOnlyList<CheckpointInfo> checkpoints) =>
-        Wait(monitor.Ask<SpikeDecision>(new DecideSpike(spike, checkpoints), timeout));
+        Wait(monitor.Ask<SpikeDecision>(new DecideSpike(spike, checkpoints), timeout, abort));
 
-    public void Committed(CheckpointInfo info) => Wait(coordinator.Ask<Ack>(new CommitCheckpoint(run, info.Step, info.ManifestSha256), timeout));
+    public void Committed(CheckpointInfo info) => Wait(coordinator.Ask<Ack>(new CommitCheckpoint(run, info.Step, info.ManifestSha256), timeout, abort));
 
     static T Wait<T>(Task<T> task) => task.GetAwaiter().GetResult();
 }

@@ -16,7 +16,7 @@ public sealed class TrainerActor : ReceiveActor
     readonly PlaceRun work;
     readonly SlotSpec slot;
     readonly SlotContext context;
-    readonly CancellationTokenSource cts = new();
+    readonly CancellationTokenSource cts = new(), abort = new();
     Task<RunSummary>? loop;
 
     public static Props Props(PlaceRun work, SlotSpec slot, SlotContext context) =>
@@ -34,6 +34,7 @@ public sealed class TrainerActor : ReceiveActor
         });
         Receive<Status.Failure>(f => throw new TrainerCrashed(f.Cause));
         Receive<StopTraining>(_ => cts.Cancel());
+        Receive<AbortTraining>(_ => { abort.Cancel(); cts.Cancel(); });
     }
 
     protected override void PreStart()
@@ -41,11 +42,13 @@ public sealed class TrainerActor : ReceiveActor
         // The slot decides the device and thread count; neither is part of the run's identity.
         var settings = work.Spec.Settings([$"run.device={slot.Device}", $"run.threads={slot.Threads}"]);
         var monitor = Context.ActorOf(SpikeMonitor.Props(settings.Spike, work.Spec.Id, work.Rollbacks, work.Coordinator, context.AskTimeout), "spike-monitor");
-        var control = new ActorRunControl(monitor, work.Coordinator, work.Spec.Id, context.AskTimeout);
+        var control = new ActorRunControl(monitor, work.Coordinator, work.Spec.Id, context.AskTimeout, abort.Token);
         var observer = new PublishingObserver(Context.System.EventStream, work.Sweep, work.Spec.Id, settings.Train.Steps);
-        var (resume, attempt, dir, workdir, token) = (work.Resume, work.Attempt, work.Spec.Dir(context.Workdir, work.Sweep), context.Workdir, cts.Token);
+        var (resume, attempt, dir, workdir, token) = (work.Resume, work.Attempt, work.Spec.Dir(context.SharedDir, work.Sweep), context.SharedDir, cts.Token);
+        var (lockWait, aborted) = (context.AskTimeout, abort.Token);
         loop = Task.Factory.StartNew(() =>
         {
+            using var exclusive = RunLock.Acquire(dir, lockWait, aborted);
             using var data = DataSource.Open(settings.Data, workdir);
             return new TrainingRun(settings, dir).Execute(data, resume, control, observer, token, attempt);
         }, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
@@ -59,5 +62,6 @@ public sealed class TrainerActor : ReceiveActor
         try { loop?.Wait(TimeSpan.FromMinutes(5)); }
         catch (AggregateException) { }
         cts.Dispose();
+        abort.Dispose();
     }
 }

@@ -13,6 +13,12 @@ public sealed record StopTraining
     public static readonly StopTraining Instance = new();
 }
 
+/// <summary>Stop now, without a checkpoint: the run's coordinator is gone and cannot commit one.</summary>
+public sealed record AbortTraining
+{
+    public static readonly AbortTraining Instance = new();
+}
+
 /// <summary>The training loop returned.</summary>
 public sealed record LoopEnded(RunSummary Summary);
 

@@ -34,7 +34,8 @@ public sealed class SweepCoordinator : ReceivePersistentActor
 
         Command<Begin>(OnBegin);
         Command<GetSweepState>(_ => Sender.Tell(state));
-        Command<RunPlaced>(p => PersistRun(p.Run, new RunAssigned(state.Id, p.Run, p.Node, p.Slot, p.Device, state.Run(p.Run)!.Attempt)));
+        Command<RunPlaced>(p => PersistRun(p.Run, new RunAssigned(state.Id, p.Run, p.Node, p.Slot, p.Device, p.Attempt)));
+        Command<RunOrphaned>(OnRunOrphaned);
         Command<CommitCheckpoint>(c => PersistRun(c.Run, new CheckpointCommitted(state.Id, c.Run, c.Step, c.ManifestSha256), reply: true));
         Command<RecordSpike>(OnSpike);
         Command<RunEnded>(OnRunEnded);
@@ -94,6 +95,15 @@ public sealed class SweepCoordinator : ReceivePersistentActor
         var s = e.Summary;
         var metrics = new FinalMetrics(s.Step, s.ValLoss, s.ValPpl, s.LastLoss, s.TokensPerS, s.ModelSha256, run.Spikes, run.Rollbacks);
         Persist(new RunCompleted(state.Id, e.Run, metrics), ev => { Applied(ev); CheckDone(); });
+    }
+
+    // The run's node is gone: place it again from the last committed checkpoint. Not a crash of the run, so it
+    // does not count against the restart budget; the next RunAssigned records the move.
+    void OnRunOrphaned(RunOrphaned o)
+    {
+        if (state.Run(o.Run) is not { Ended: false } r || pausing) return;
+        log.Warning("run {0} lost its slot on node {1}; placing it again from step {2}", o.Run, o.Node, r.Resume.Step);
+        context.Placement.Tell(new PlaceRun(state.Id, r.Spec, r.Resume, r.Attempt + 1, r.Restarts, r.Rollbacks, Self));
     }
 
     void OnRunCrashed(RunCrashed c)

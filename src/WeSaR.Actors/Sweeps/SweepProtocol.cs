@@ -30,8 +30,8 @@ public sealed record GetSweepState
     public static readonly GetSweepState Instance = new();
 }
 
-/// <summary>The placement put a run on a slot.</summary>
-public sealed record RunPlaced(RunId Run, string Node, string Slot, string Device);
+/// <summary>The placement put a run on a slot (for its <c>Attempt</c>-th start).</summary>
+public sealed record RunPlaced(RunId Run, string Node, string Slot, string Device, int Attempt);
 
 /// <summary>A trainer wrote a checkpoint; replied to with <see cref="Ack"/> once it is persisted.</summary>
 public sealed record CommitCheckpoint(RunId Run, long Step, string ManifestSha256);

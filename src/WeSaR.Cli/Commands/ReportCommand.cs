@@ -23,7 +23,7 @@ public static class ReportCommand
                 var state = await host.History.Load(new SweepId(sweepId));
                 if (state is null) return GlobalOptions.Fail($"no sweep '{sweepId}' in {workdir} (see `wesar sweep list`)");
                 var outDir = r.GetValue(output) ?? Path.Combine(workdir, "reports", sweepId);
-                var files = SweepReport.Write(state, await host.History.Events(state.Id), await host.History.Runs(state.Id), workdir, outDir);
+                var files = SweepReport.Write(state, await host.History.Events(state.Id), await host.History.Runs(state.Id), host.SharedDir, outDir);
                 foreach (var f in files) Console.WriteLine(f);
                 return 0;
             });

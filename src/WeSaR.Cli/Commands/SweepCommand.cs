@@ -28,6 +28,14 @@ public static class SweepCommand
 
     static readonly Option<bool> Json = new("--json") { Description = "Print JSON instead of a table" };
 
+    static readonly Option<string[]> ClusterContacts = new("--cluster")
+    {
+        Description = "Run it on a cluster instead of this process: nodes to contact as host:port (repeat or comma-separate; any node will do)",
+        AllowMultipleArgumentsPerToken = true,
+    };
+
+    static readonly Option<bool> Detach = new("--detach") { Description = "With --cluster: submit and return at once instead of following the sweep to its end" };
+
     static readonly JsonSerializerOptions JsonOut = new()
     {
         PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower, WriteIndented = true,
@@ -38,13 +46,13 @@ public static class SweepCommand
     {
         var file = new Argument<string>("file") { Description = "Sweep definition, e.g. hocon/sweeps/quickstart.conf" };
         var run = new Command("run", "Start a sweep (or continue it, if this file's sweep is already in the journal) and wait for every run")
-            { file, OrchestratorConfig, Set };
-        run.SetAction((r, ct) => Run(r.GetValue(file)!, null, r.GetValue(OrchestratorConfig), r.GetValue(Set) ?? [], Workdir(r)));
+            { file, OrchestratorConfig, Set, ClusterContacts, Detach };
+        run.SetAction((r, ct) => Run(r.GetValue(file)!, null, r.GetValue(OrchestratorConfig), r.GetValue(Set) ?? [], Workdir(r), Contacts(r), r.GetValue(Detach)));
 
         var id = new Argument<string>("sweep-id") { Description = "The sweep's id, as printed by `sweep run` and `sweep list`" };
         var resume = new Command("resume", "Continue an unfinished sweep from the journal: completed runs stay done, the others resume from their last committed checkpoint")
-            { id, OrchestratorConfig, Set };
-        resume.SetAction((r, ct) => Run(null, r.GetValue(id)!, r.GetValue(OrchestratorConfig), r.GetValue(Set) ?? [], Workdir(r)));
+            { id, OrchestratorConfig, Set, ClusterContacts, Detach };
+        resume.SetAction((r, ct) => Run(null, r.GetValue(id)!, r.GetValue(OrchestratorConfig), r.GetValue(Set) ?? [], Workdir(r), Contacts(r), r.GetValue(Detach)));
 
         var statusId = new Argument<string>("sweep-id") { Description = "The sweep's id" };
         var status = new Command("status", "Show a sweep's runs: state, step, loss, spikes, rollbacks (read from the journal; safe while it runs)")
@@ -70,17 +78,24 @@ public static class SweepCommand
 
     static string Workdir(ParseResult r) => r.GetValue(GlobalOptions.Workdir)!;
 
+    static string[] Contacts(ParseResult r) =>
+        (r.GetValue(ClusterContacts) ?? []).SelectMany(c => c.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries)).ToArray();
+
     static bool IsOrchestratorKey(string set) => set.StartsWith("orchestrator.", StringComparison.Ordinal) || set.StartsWith("akka.", StringComparison.Ordinal);
 
-    static async Task<int> Run(string? file, string? id, string? configFile, string[] sets, string workdir)
+    static async Task<int> Run(string? file, string? id, string? configFile, string[] sets, string workdir, string[] contacts, bool detach)
     {
+        if (detach && contacts.Length == 0) return GlobalOptions.Fail("--detach needs --cluster: a sweep in this process ends with the process");
         OrchestratorSettings settings;
         Akka.Configuration.Config config;
         SweepDefinition? definition = null;
         try
         {
-            (settings, config) = OrchestratorHost.LoadConfig(configFile, sets.Where(IsOrchestratorKey));
-            foreach (var slot in settings.Slots) Trainer.ResolveDevice(slot.Device);   // a CUDA slot on a machine without CUDA
+            (settings, config) = OrchestratorHost.LoadConfig(configFile, sets.Where(IsOrchestratorKey), cluster: contacts.Length > 0);
+            if (contacts.Length == 0)
+                foreach (var slot in settings.Slots) Trainer.ResolveDevice(slot.Device);   // a CUDA slot on a machine without CUDA
+            foreach (var c in contacts.Where(c => !System.Text.RegularExpressions.Regex.IsMatch(c, @"^[^:\s]+:\d+$")))
+                return GlobalOptions.Fail($"--cluster: expected host:port, got '{c}'");
             if (file is not null)
                 definition = SweepDefinition.Load(file, sets.Where(s => !IsOrchestratorKey(s)), settings.Restarts.Max);
             else if (sets.Any(s => !IsOrchestratorKey(s)))
@@ -88,6 +103,7 @@ public static class SweepCommand
         }
         catch (Exception e) when (e is ConfigException or InvalidOperationException) { return GlobalOptions.Fail(e.Message); }
 
+        if (contacts.Length > 0) return await ClusterSweep.Run(definition, definition?.Id ?? new SweepId(id!), settings, config, contacts, detach, workdir);
         Logging.Start(workdir);
         await using var host = OrchestratorHost.Start(settings, config, workdir);
         try
@@ -97,7 +113,7 @@ public static class SweepCommand
             if (definition is null && known is null) return GlobalOptions.Fail($"no sweep '{sweepId}' in {workdir} (see `wesar sweep list`)");
             var initial = known ?? new SweepState(sweepId, definition!.Name, SweepPhase.New, definition.MaxRestarts,
                 [.. definition.Runs.Select(RunStatus.New)]);
-            if (PrepareData(initial, workdir) is { } problem) return GlobalOptions.Fail(problem);
+            if (PrepareData(initial, host.SharedDir) is { } problem) return GlobalOptions.Fail(problem);
             IDisposable sweepLock;
             try { sweepLock = host.LockSweep(sweepId); }
             catch (InvalidOperationException e) { return GlobalOptions.Fail(e.Message); }
@@ -131,7 +147,7 @@ public static class SweepCommand
             switch (result)
             {
                 case SweepFinished f:
-                    PrintSummary(f.State, workdir);
+                    PrintSummary(f.State, host.SharedDir);
                     return f.State.Runs.Any(r => r.Phase == RunPhase.Failed) ? GlobalOptions.Failed : 0;
                 case SweepRejected r:
                     return GlobalOptions.Fail(r.Reason);
@@ -165,7 +181,7 @@ public static class SweepCommand
         {
             var state = await host.History.Load(new SweepId(id));
             if (state is null) return GlobalOptions.Fail($"no sweep '{id}' in {workdir} (see `wesar sweep list`)");
-            var view = View(state, workdir);
+            var view = View(state, host.SharedDir);
             if (json) Console.WriteLine(JsonSerializer.Serialize(view, JsonOut));
             else PrintTable(view);
             return 0;
@@ -212,9 +228,9 @@ public static class SweepCommand
     static string Phase(SweepPhase p) => p.ToString().ToLowerInvariant();
 
     /// <summary>The journal's state, with each run's live step and loss from its metrics file where it has one.</summary>
-    static SweepView View(SweepState s, string workdir) => new(s.Id.Value, s.Name, Phase(s.Phase), s.Runs.Select(r =>
+    static SweepView View(SweepState s, string sharedDir) => new(s.Id.Value, s.Name, Phase(s.Phase), s.Runs.Select(r =>
     {
-        var metrics = Path.Combine(r.Spec.Dir(workdir, s.Id), MetricsLog.FileName);
+        var metrics = Path.Combine(r.Spec.Dir(sharedDir, s.Id), MetricsLog.FileName);
         var last = File.Exists(metrics) ? File.ReadLines(metrics).Where(l => l.Length > 0).Select(MetricsLog.Parse).LastOrDefault() : null;
         var steps = r.Spec.Settings([]).Train.Steps;
         return new RunView(r.Id.Value, r.Spec.Label, r.Phase.ToString().ToLowerInvariant(), r.Result?.Step ?? last?.Step ?? r.Resume.Step, steps,
@@ -230,11 +246,13 @@ public static class SweepCommand
                               + (r.Failure is { } f ? $"  {f}" : ""));
     }
 
-    static void PrintSummary(SweepState s, string workdir)
+    /// <summary>The final table; run folders (with their metrics files) are under <paramref name="sharedDir"/>.</summary>
+    public static void PrintSummary(SweepState s, string sharedDir)
     {
         Console.WriteLine();
-        PrintTable(View(s, workdir));
-        Console.WriteLine($"run folders: {Path.Combine(Path.GetFullPath(workdir), "sweeps", s.Id.Value)}");
+        PrintTable(View(s, sharedDir));
+        var folders = Path.Combine(Path.GetFullPath(sharedDir), "sweeps", s.Id.Value);
+        if (Directory.Exists(folders)) Console.WriteLine($"run folders: {folders}");
     }
 
     static string Num(double? x) => x is { } v ? v.ToString("F4") : "-";

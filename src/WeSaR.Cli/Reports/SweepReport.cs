@@ -18,12 +18,12 @@ public static class SweepReport
 {
     const int Width = 1100, Height = 700;
 
-    public static IReadOnlyList<string> Write(SweepState sweep, IReadOnlyList<JournalEvent> events, IReadOnlyList<RunRecord> runs, string workdir, string outDir)
+    public static IReadOnlyList<string> Write(SweepState sweep, IReadOnlyList<JournalEvent> events, IReadOnlyList<RunRecord> runs, string sharedDir, string outDir)
     {
         Directory.CreateDirectory(outDir);
         var metrics = sweep.Runs.ToDictionary(r => r.Id.Value, r =>
         {
-            var f = Path.Combine(r.Spec.Dir(workdir, sweep.Id), MetricsLog.FileName);
+            var f = Path.Combine(r.Spec.Dir(sharedDir, sweep.Id), MetricsLog.FileName);
             return File.Exists(f) ? MetricsLog.Read(f) : [];
         });
         var colors = new ScottPlot.Palettes.Category10();

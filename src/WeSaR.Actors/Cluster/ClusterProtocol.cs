@@ -1,0 +1,21 @@
+using WeSaR.Actors.Sweeps;
+
+namespace WeSaR.Actors.Cluster;
+
+// Messages of the SweepManager (the cluster singleton), as clients send them through the cluster client.
+
+/// <summary>
+/// Run a sweep on the cluster: with a definition, start it (or continue it, if the journal has it); without,
+/// continue a sweep the journal already has (one started by `wesar sweep run` on a single machine, say).
+/// Replied to with <see cref="SweepAdmitted"/> or <see cref="SweepRejected"/>.
+/// </summary>
+public sealed record SubmitSweep(SweepId Sweep, SweepDefinition? Definition);
+
+/// <summary>Replied to with the sweep's current <see cref="SweepState"/>, or <see cref="SweepRejected"/> if the cluster does not run it.</summary>
+public sealed record QuerySweep(SweepId Sweep);
+
+/// <summary>Persisted by the manager for every sweep it runs, so a new singleton after a fail-over continues them all.</summary>
+public interface IManagerEvent;
+
+/// <summary>The cluster runs this sweep until it completes; also the reply to <see cref="SubmitSweep"/>.</summary>
+public sealed record SweepAdmitted(SweepId Sweep) : IManagerEvent;

@@ -1,0 +1,46 @@
+using Akka.Actor;
+
+namespace WeSaR.Actors.Placement;
+
+/// <summary>
+/// A node's training slots (at /user/slots): one <see cref="DeviceSupervisor"/> per configured slot. It offers
+/// them to whichever placement asks last (a new coordinator after a fail-over replaces the old one) and tells
+/// that placement when a slot frees up.
+/// </summary>
+public sealed class NodeSlots : ReceiveActor
+{
+    public const string Name = "slots";
+
+    readonly Dictionary<IActorRef, SlotSpec> supervisors = new();
+    readonly HashSet<IActorRef> busy = [];
+    readonly string node;
+    IActorRef? placement;
+    bool draining;
+
+    public static Props Props(IReadOnlyList<SlotSpec> slots, SlotContext context) => Akka.Actor.Props.Create(() => new NodeSlots(slots, context));
+
+    public NodeSlots(IReadOnlyList<SlotSpec> specs, SlotContext context)
+    {
+        node = context.Node;
+        foreach (var s in specs) supervisors[Context.ActorOf(DeviceSupervisor.Props(s, context), s.Name)] = s;
+        Receive<OfferSlots>(o =>
+        {
+            if (draining) return;
+            placement = o.Placement;
+            placement.Tell(new SlotsOffered(node, supervisors.Select(kv => new SlotOffer(kv.Value, kv.Key, busy.Contains(kv.Key))).ToList()));
+        });
+        Receive<SlotTaken>(_ => busy.Add(Sender));
+        Receive<SlotFreed>(f =>
+        {
+            busy.Remove(f.Supervisor);
+            if (!draining) placement?.Tell(f);
+        });
+        Receive<DrainNode>(_ =>
+        {
+            draining = true;
+            var replyTo = Sender;
+            Task.WhenAll(supervisors.Keys.Select(s => s.Ask<RunsStopped>(DrainNode.Instance, Timeout.InfiniteTimeSpan)))
+                .PipeTo(replyTo, success: _ => RunsStopped.Instance);
+        });
+    }
+}

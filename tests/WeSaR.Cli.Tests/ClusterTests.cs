@@ -1,0 +1,163 @@
+using System.Diagnostics;
+using System.Text.RegularExpressions;
+using WeSaR.Actors.Hosting;
+using WeSaR.Actors.Sweeps;
+using WeSaR.TestSupport;
+using Xunit.Abstractions;
+
+namespace WeSaR.Cli.Tests;
+
+/// <summary>
+/// Real `wesar node` processes on 127.0.0.1 sharing a PostgreSQL journal and a run folder: nodes are killed with
+/// SIGKILL mid-run, and every run must still complete exactly once with the weights of an uninterrupted sweep.
+/// </summary>
+public sealed class ClusterTests(ITestOutputHelper output) : IDisposable
+{
+    static readonly TimeSpan Patience = TimeSpan.FromMinutes(3);
+    readonly TempDir dir = TestEnv.NewTempDir();
+    readonly List<RunningWesar> processes = [];
+
+    public void Dispose()
+    {
+        foreach (var p in processes) p.Dispose();
+        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+        dir.Dispose();
+    }
+
+    // Two runs of 60 steps. Every checkpoint write of step 30 holds 3 s: a moment to kill a node at, with step 20
+    // committed and the run half done.
+    static string SweepFile(string dir) => TestSweeps.Write(dir, "cluster", "run.seed = [1, 2]", 60,
+        """faults { pauses = ["checkpoint-write@30"], pause-seconds = 3 }""");
+
+    // The final weights of an uninterrupted single-process sweep of the same file, per run.
+    static readonly Lazy<Task<Dictionary<RunId, string>>> Reference = new(async () =>
+    {
+        using var d = TestEnv.NewTempDir();
+        var r = Wesar.Run(Patience, "--workdir", d.Path, "sweep", "run", SweepFile(d.Path), "--set", "orchestrator.slots.cpu=2");
+        Assert.True(r.ExitCode == 0, r.Stdout + r.Stderr);
+        var id = new SweepId(Regex.Match(r.Stdout, @"^sweep (\S+):", RegexOptions.Multiline).Groups[1].Value);
+        var (settings, config) = OrchestratorHost.LoadConfig(null, []);
+        await using var host = OrchestratorHost.Start(settings, config, d.Path);
+        return (await host.History.Events(id)).Select(e => e.Event).OfType<RunCompleted>().ToDictionary(c => c.Run, c => c.Metrics.ModelSha256!);
+    });
+
+    Dictionary<string, string> Env(PostgresDatabase db) => new() { ["WESAR_POSTGRES"] = db.ConnectionString };
+
+    string[] Shared(params string[] args) =>
+    [
+        .. args, "--set", "orchestrator.journal.provider=postgresql", "--set", $"orchestrator.shared-dir={Path.Combine(dir.Path, "shared")}",
+        "--set", "orchestrator.slots.cpu=1",
+    ];
+
+    RunningWesar Node(PostgresDatabase db, string name, string roles, int port, int seed)
+    {
+        var p = new RunningWesar(Env(db), Shared("--workdir", Path.Combine(dir.Path, name), "node", "--roles", roles, "--port", port.ToString(),
+            "--seed", $"127.0.0.1:{seed}",
+            // Fast fail-over for the test; heartbeats may pause up to 4 s on a loaded 2-core machine without a false downing.
+            "--set", "akka.cluster.split-brain-resolver.stable-after=3s", "--set", "akka.cluster.failure-detector.acceptable-heartbeat-pause=4s"));
+        processes.Add(p);
+        p.WaitFor(l => l.Contains($"member up: akka.tcp://wesar@127.0.0.1:{port}"), Patience);
+        return p;
+    }
+
+    static async Task<List<ISweepEvent>> Events(PostgresDatabase db, SweepId id)
+    {
+        var (settings, config) = OrchestratorHost.LoadConfig(null, ["orchestrator.journal.provider=postgresql", $"orchestrator.journal.postgresql=\"{db.ConnectionString}\""]);
+        using var d = TestEnv.NewTempDir();
+        await using var host = OrchestratorHost.Start(settings, config, d.Path);
+        return (await host.History.Events(id)).Select(e => e.Event).ToList();
+    }
+
+    // Waits until one of the processes prints a matching line (after the line counts given); returns its index.
+    static int WaitForAny(IReadOnlyList<RunningWesar> nodes, IReadOnlyList<int> from, Func<string, bool> match)
+    {
+        var deadline = DateTime.UtcNow + Patience;
+        while (DateTime.UtcNow < deadline)
+        {
+            for (var i = 0; i < nodes.Count; i++)
+            {
+                try { nodes[i].WaitFor(match, TimeSpan.Zero, from[i]); return i; }
+                catch (TimeoutException) { }
+            }
+            Thread.Sleep(100);
+        }
+        throw new TimeoutException("no node printed the expected line:\n" + string.Join("\n---\n", nodes.Select(n => n.Output)));
+    }
+
+    static async Task AssertCompletedOnceWithReferenceWeights(List<ISweepEvent> events)
+    {
+        var reference = await Reference.Value;
+        var completed = events.OfType<RunCompleted>().ToList();
+        Assert.Equal(reference.Keys.Select(r => r.Value).Order(), completed.Select(c => c.Run.Value).Order());   // each run exactly once
+        Assert.Single(events.OfType<SweepCompleted>());
+        foreach (var c in completed) Assert.Equal(reference[c.Run], c.Metrics.ModelSha256);
+    }
+
+    [PostgresFact]
+    public async Task Killing_a_trainer_node_then_the_coordinator_node_moves_their_runs_and_completes_each_run_once_bit_for_bit()
+    {
+        using var db = new PostgresDatabase();
+        var file = SweepFile(dir.Path);
+        var (pa, pb, pc, pd) = (FreePort.Next(), FreePort.Next(), FreePort.Next(), FreePort.Next());
+        var a = Node(db, "a", "coordinator,trainer", pa, pa);
+        var b = Node(db, "b", "trainer", pb, pa);
+        var c = Node(db, "c", "trainer", pc, pa);
+        foreach (var port in new[] { pb, pc }) a.WaitFor(l => l.Contains($"member up: akka.tcp://wesar@127.0.0.1:{port}"), Patience);
+
+        using var client = new RunningWesar("--workdir", Path.Combine(dir.Path, "client"), "sweep", "run", file, "--cluster", $"127.0.0.1:{pa},127.0.0.1:{pc}");
+        var id = new SweepId(Regex.Match(client.WaitFor(l => l.StartsWith("sweep cluster-"), Patience), @"^sweep (\S+) ").Groups[1].Value);
+
+        // 1. The trainer-only node that holds a run dies in that run's checkpoint write at step 30.
+        var trainers = new[] { b, c };
+        var victim = WaitForAny(trainers, [0, 0], l => l.Contains("fault: holding checkpoint-write@30"));
+        var survivors = new[] { a, trainers[1 - victim] };
+        var marks = survivors.Select(s => s.LineCount).ToArray();
+        var clock = Stopwatch.StartNew();
+        trainers[victim].KillHard();
+        var mover = WaitForAny(survivors, marks, l => l.Contains("resumed from step 20"));
+        output.WriteLine($"trainer node killed -> its run training again on another node: {clock.Elapsed.TotalSeconds:F1} s");
+
+        // 2. A second coordinator joins; the first coordinator dies while the moved run is mid-way again.
+        var d = Node(db, "d", "coordinator,trainer", pd, pa);
+        survivors[mover].WaitFor(l => l.Contains("fault: holding checkpoint-write@30"), Patience, marks[mover]);
+        var rest = new[] { survivors[1], d };
+        var restMarks = rest.Select(s => s.LineCount).ToArray();
+        clock.Restart();
+        a.KillHard();
+        WaitForAny(rest, restMarks, l => l.Contains("resumed from step"));
+        output.WriteLine($"coordinator node killed -> runs training again under the new singleton: {clock.Elapsed.TotalSeconds:F1} s");
+
+        Assert.True(client.WaitForExit(Patience) == 0, client.Output);
+        Assert.Contains("(completed)", client.Output);
+        var events = await Events(db, id);
+        await AssertCompletedOnceWithReferenceWeights(events);
+        var killed = new[] { pb, pc }[victim];
+        var moves = events.OfType<RunAssigned>().GroupBy(e => e.Run).Single(g => g.Any(e => e.Node.EndsWith($":{killed}"))).ToList();
+        Assert.True(moves.Count >= 3, string.Join(", ", moves));   // the dead trainer, a survivor, and again after the coordinator died
+        Assert.DoesNotContain(moves.SkipWhile(e => !e.Node.EndsWith($":{killed}")).Skip(1), e => e.Node.EndsWith($":{killed}"));
+    }
+
+    [PostgresFact]
+    public async Task A_sweep_started_on_one_machine_continues_on_a_cluster_from_its_journal()
+    {
+        using var db = new PostgresDatabase();
+        var file = SweepFile(dir.Path);
+        SweepId id;
+        using (var local = new RunningWesar(Env(db), Shared("--workdir", Path.Combine(dir.Path, "local"), "sweep", "run", file, "--set", "orchestrator.slots.cpu=2")))
+        {
+            id = new SweepId(Regex.Match(local.WaitFor(l => l.StartsWith("sweep cluster-"), Patience), @"^sweep (\S+):").Groups[1].Value);
+            local.WaitFor(l => l.Contains("fault: holding checkpoint-write@30"), Patience);
+            local.KillHard();
+        }
+        var port = FreePort.Next();
+        var node = Node(db, "node", "coordinator,trainer", port, port);
+        var r = Wesar.Run(Patience, "--workdir", Path.Combine(dir.Path, "client"), "sweep", "resume", id.Value, "--cluster", $"127.0.0.1:{port}");
+        Assert.True(r.ExitCode == 0, r.Stdout + r.Stderr + node.Output);
+        Assert.Contains("resumed from step 20", node.Output);
+        await AssertCompletedOnceWithReferenceWeights(await Events(db, id));
+
+        var unknown = Wesar.Run(Patience, "sweep", "resume", "no-such-sweep", "--cluster", $"127.0.0.1:{port}");
+        Assert.Equal(2, unknown.ExitCode);
+        Assert.Contains("no sweep no-such-sweep in the journal", unknown.Stderr);
+    }
+}
