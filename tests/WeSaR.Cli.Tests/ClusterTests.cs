@@ -138,6 +138,33 @@ public sealed class ClusterTests(ITestOutputHelper output) : IDisposable
     }
 
     [PostgresFact]
+    public async Task A_trainer_node_told_to_stop_checkpoints_its_run_and_hands_it_to_another_node()
+    {
+        using var db = new PostgresDatabase();
+        var file = SweepFile(dir.Path);
+        var (pa, pb) = (FreePort.Next(), FreePort.Next());
+        var a = Node(db, "a", "coordinator,trainer", pa, pa);
+        var b = Node(db, "b", "trainer", pb, pa);
+        a.WaitFor(l => l.Contains($"member up: akka.tcp://wesar@127.0.0.1:{pb}"), Patience);
+        using var client = new RunningWesar("--workdir", Path.Combine(dir.Path, "client"), "sweep", "run", file, "--cluster", $"127.0.0.1:{pa}");
+        var id = new SweepId(Regex.Match(client.WaitFor(l => l.StartsWith("sweep cluster-"), Patience), @"^sweep (\S+) ").Groups[1].Value);
+
+        // SIGTERM between checkpoints: the node finishes its step, checkpoints, commits and leaves.
+        b.WaitFor(l => Regex.IsMatch(l, @"step (1[2-9])/60"), Patience);
+        Process.Start("kill", ["-TERM", b.Pid.ToString()])!.WaitForExit();
+        Assert.Equal(0, b.WaitForExit(Patience));
+        Assert.Contains("stopped (ClrExitReason)", b.Output);
+
+        Assert.True(client.WaitForExit(Patience) == 0, client.Output + a.Output);
+        var events = await Events(db, id);
+        await AssertCompletedOnceWithReferenceWeights(events);
+        var moved = events.OfType<RunAssigned>().First(e => e.Node.EndsWith($":{pb}")).Run;
+        var stop = events.OfType<CheckpointCommitted>().Where(c => c.Run == moved).Select(c => c.Step).First(s => s % 10 != 0);
+        Assert.Contains($"resumed from step {stop}", a.Output);   // not from the last periodic checkpoint: nothing was lost
+        Assert.Contains(events.OfType<RunAssigned>(), e => e.Run == moved && e.Node.EndsWith($":{pa}"));
+    }
+
+    [PostgresFact]
     public async Task A_sweep_started_on_one_machine_continues_on_a_cluster_from_its_journal()
     {
         using var db = new PostgresDatabase();
