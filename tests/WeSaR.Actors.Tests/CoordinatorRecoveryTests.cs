@@ -39,7 +39,7 @@ public sealed class CoordinatorRecoveryTests : Akka.TestKit.Xunit2.TestKit
     {
         var definition = SweepDefinition.Load(SweepHarness.Write(dir.Path, "rec", grid: "run.seed = [1, 2]"), [], 3);
         // Snapshots every 3 events: the second incarnation recovers from a snapshot plus the events after it.
-        var context = new CoordinatorContext(CreateTestProbe(), 3, "node");
+        var context = new CoordinatorContext(CreateTestProbe(), 3);
         var placement = CreateTestProbe();
         var first = Sys.ActorOf(SweepCoordinator.Props(definition.Id, context with { Placement = placement }));
         first.Tell(new Begin(definition));
@@ -77,9 +77,36 @@ public sealed class CoordinatorRecoveryTests : Akka.TestKit.Xunit2.TestKit
     }
 
     [Fact]
+    public void A_run_whose_node_is_gone_is_placed_again_from_its_last_commit_as_a_new_attempt_and_an_ended_one_is_not()
+    {
+        var definition = SweepDefinition.Load(SweepHarness.Write(dir.Path, "orphan", grid: "run.seed = [1, 2]"), [], 3);
+        var placement = CreateTestProbe();
+        var c = Sys.ActorOf(SweepCoordinator.Props(definition.Id, new CoordinatorContext(placement, 100)));
+        c.Tell(new Begin(definition));
+        var a = placement.ExpectMsg<PlaceRun>();
+        var b = placement.ExpectMsg<PlaceRun>();
+        c.Tell(new RunPlaced(a.Spec.Id, "10.0.0.2:4053", "cuda-0", "cuda:0", 0));
+        c.Tell(new RunPlaced(b.Spec.Id, "10.0.0.2:4053", "cuda-1", "cuda:1", 0));
+        c.Tell(new CommitCheckpoint(a.Spec.Id, 30, "sha-30"));
+        ExpectMsg<Ack>();
+        c.Tell(new RunEnded(b.Spec.Id, Finished(40)));
+
+        c.Tell(new RunOrphaned(a.Spec.Id, "10.0.0.2:4053"));
+        c.Tell(new RunOrphaned(b.Spec.Id, "10.0.0.2:4053"));
+        var again = placement.ExpectMsg<PlaceRun>();
+        Assert.Equal((a.Spec.Id, new ResumePoint(30, "sha-30"), 1, 0), (again.Spec.Id, again.Resume, again.Attempt, again.Restarts));
+        placement.ExpectNoMsg(TimeSpan.FromMilliseconds(300));   // the completed run stays completed
+
+        c.Tell(new RunPlaced(a.Spec.Id, "10.0.0.3:4053", "cuda-0", "cuda:0", again.Attempt));
+        c.Tell(GetSweepState.Instance);
+        var run = ExpectMsg<SweepState>().Run(a.Spec.Id)!;
+        Assert.Equal(("10.0.0.3:4053", 1, 0), (run.Node, run.Attempt, run.Restarts));   // a move, not a restart
+    }
+
+    [Fact]
     public void Resuming_a_sweep_that_is_not_in_the_journal_is_rejected()
     {
-        var c = Sys.ActorOf(SweepCoordinator.Props(new SweepId("nope-1"), new CoordinatorContext(CreateTestProbe(), 100, "node")));
+        var c = Sys.ActorOf(SweepCoordinator.Props(new SweepId("nope-1"), new CoordinatorContext(CreateTestProbe(), 100)));
         c.Tell(new Begin(null));
         Assert.Contains("no sweep nope-1", ExpectMsg<SweepRejected>().Reason);
     }

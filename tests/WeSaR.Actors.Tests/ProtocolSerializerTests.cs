@@ -32,6 +32,7 @@ public sealed class ProtocolSerializerTests : IAsyncLifetime
         new RunCompleted(S, R, new FinalMetrics(40, 2.5, 12.2, 2.4, 1234.5, "ef56", 1, 1)),
         new RunFailed(S, R, 30, "gave up"),
         new SweepCompleted(S, 3, 1, new DateTime(2026, 1, 2, 3, 4, 5, DateTimeKind.Utc)),
+        new Cluster.SweepAdmitted(S),
     ];
 
     public Task InitializeAsync()

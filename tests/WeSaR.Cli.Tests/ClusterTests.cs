@@ -99,10 +99,13 @@ public sealed class ClusterTests(ITestOutputHelper output) : IDisposable
         using var db = new PostgresDatabase();
         var file = SweepFile(dir.Path);
         var (pa, pb, pc, pd) = (FreePort.Next(), FreePort.Next(), FreePort.Next(), FreePort.Next());
+        // Three trainer nodes (the first also a coordinator) and a second coordinator-capable node without slots,
+        // so the singleton has somewhere to go and one death always leaves a majority.
         var a = Node(db, "a", "coordinator,trainer", pa, pa);
         var b = Node(db, "b", "trainer", pb, pa);
         var c = Node(db, "c", "trainer", pc, pa);
-        foreach (var port in new[] { pb, pc }) a.WaitFor(l => l.Contains($"member up: akka.tcp://wesar@127.0.0.1:{port}"), Patience);
+        var d = Node(db, "d", "coordinator", pd, pa);
+        foreach (var port in new[] { pb, pc, pd }) a.WaitFor(l => l.Contains($"member up: akka.tcp://wesar@127.0.0.1:{port}"), Patience);
 
         using var client = new RunningWesar("--workdir", Path.Combine(dir.Path, "client"), "sweep", "run", file, "--cluster", $"127.0.0.1:{pa},127.0.0.1:{pc}");
         var id = new SweepId(Regex.Match(client.WaitFor(l => l.StartsWith("sweep cluster-"), Patience), @"^sweep (\S+) ").Groups[1].Value);
@@ -117,8 +120,8 @@ public sealed class ClusterTests(ITestOutputHelper output) : IDisposable
         var mover = WaitForAny(survivors, marks, l => l.Contains("resumed from step 20"));
         output.WriteLine($"trainer node killed -> its run training again on another node: {clock.Elapsed.TotalSeconds:F1} s");
 
-        // 2. A second coordinator joins; the first coordinator dies while the moved run is mid-way again.
-        var d = Node(db, "d", "coordinator,trainer", pd, pa);
+        // 2. The first coordinator's node dies while the moved run is held in its next checkpoint write: the
+        // singleton moves to the other coordinator node and the run resumes on the trainer that is left.
         survivors[mover].WaitFor(l => l.Contains("fault: holding checkpoint-write@30"), Patience, marks[mover]);
         var rest = new[] { survivors[1], d };
         var restMarks = rest.Select(s => s.LineCount).ToArray();

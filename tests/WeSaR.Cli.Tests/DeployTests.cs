@@ -62,6 +62,10 @@ public sealed class DeployTests
     [Fact]
     public void The_compose_file_runs_a_postgres_a_coordinator_and_gpu_trainers_with_commands_this_build_accepts()
     {
+        // The tag the Dockerfile and deploy/README.md build is the image every file runs.
+        Assert.Contains($"-t {Image} ", File.ReadAllText(Path.Combine(Deploy, "Dockerfile")));
+        Assert.Contains($"-t {Image} ", File.ReadAllText(Path.Combine(Deploy, "README.md")));
+        Assert.True(Directory.Exists(Path.Combine(TestEnv.RepoRoot, "src", "WeSaR.Cli")), "the Dockerfile publishes src/WeSaR.Cli");
         var compose = LoadYaml(Path.Combine(Deploy, "docker-compose.yml")).Single();
         var services = Map(compose["services"]);
         Assert.Equal("postgres:15", At(services, "postgres", "image"));

@@ -36,7 +36,8 @@ public sealed class SweepCommandTests : IDisposable
             Assert.Equal(2, second.ExitCode);
             Assert.Contains("already running in another process", second.Stderr);
             Process.Start("kill", ["-INT", p.Pid.ToString()])!.WaitForExit();
-            Assert.Equal(130, p.WaitForExit(TimeSpan.FromMinutes(2)));
+            var code = p.WaitForExit(TimeSpan.FromMinutes(2));
+            Assert.True(code == 130, $"exit code {code}:\n{p.Output}");
             Assert.Contains($"sweep resume {id}", p.Output);
         }
 

@@ -78,6 +78,6 @@ public sealed class SweepManager : ReceivePersistentActor
     {
         var name = "sweep-" + id;
         var child = Context.Child(name);
-        return child.IsNobody() ? Context.ActorOf(SweepCoordinator.Props(id, new CoordinatorContext(placement, snapshotEvery, node)), name) : child;
+        return child.IsNobody() ? Context.ActorOf(SweepCoordinator.Props(id, new CoordinatorContext(placement, snapshotEvery)), name) : child;
     }
 }

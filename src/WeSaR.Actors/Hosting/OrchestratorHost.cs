@@ -83,7 +83,7 @@ public sealed class OrchestratorHost : IAsyncDisposable
             member.WithFallback(Remoting(c, c.Port)).WithFallback(SystemConfig(settings, config, workdir)).WithFallback(ToolsConfig)));
         SetThreads(settings);
         var host = new OrchestratorHost(system, settings, workdir);
-        var node = $"{c.Hostname}:{c.Port}";
+        var node = $"{(c.PublicHostname.Length > 0 ? c.PublicHostname : c.Hostname)}:{c.Port}";   // as other nodes know it
         if (c.Roles.Contains(Roles.Trainer))
         {
             var slots = system.ActorOf(NodeSlots.Props(settings.Slots, host.SlotContext(node)), NodeSlots.Name);
@@ -164,7 +164,7 @@ public sealed class OrchestratorHost : IAsyncDisposable
 
     /// <summary>The coordinator of one sweep (created on first use), recovering from the journal.</summary>
     public IActorRef Coordinator(SweepId id) =>
-        System.ActorOf(SweepCoordinator.Props(id, new CoordinatorContext(placement.Value, Settings.SnapshotEvery, Environment.MachineName)), "sweep-" + id);
+        System.ActorOf(SweepCoordinator.Props(id, new CoordinatorContext(placement.Value, Settings.SnapshotEvery)), "sweep-" + id);
 
     /// <summary>
     /// Holds the sweep for this process until disposed: a second process that tries to run it gets a clear error

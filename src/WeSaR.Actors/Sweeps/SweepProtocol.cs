@@ -58,4 +58,4 @@ public sealed record Ack
 public sealed record RunChanged(SweepId Sweep, RunStatus Run);
 
 /// <summary>Everything a coordinator needs besides its id.</summary>
-public sealed record CoordinatorContext(IActorRef Placement, int SnapshotEvery, string Node);
+public sealed record CoordinatorContext(IActorRef Placement, int SnapshotEvery);
