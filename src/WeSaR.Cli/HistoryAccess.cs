@@ -1,3 +1,4 @@
+using System.CommandLine;
 using WeSaR.Actors;
 using WeSaR.Actors.Hosting;
 using WeSaR.Actors.Queries;
@@ -5,14 +6,26 @@ using WeSaR.Training.Config;
 
 namespace WeSaR.Cli;
 
+/// <summary>Which journal a read-only command reads: an orchestrator config file and --set overrides.</summary>
+public sealed record JournalSource(string? ConfigFile, IReadOnlyList<string> Sets);
+
 /// <summary>Opens the journal of a work folder for reading (status, runs, compare, report): no run is started.</summary>
 public static class HistoryAccess
 {
-    public static async Task<int> With(string? configFile, string workdir, Func<OrchestratorHost, Task<int>> body)
+    public static readonly Option<string?> Config = new("--config", "-c") { Description = "HOCON orchestrator config (which journal to read)" };
+
+    public static readonly Option<string[]> Set = new("--set", "-s")
+    {
+        Description = "Override an orchestrator key, e.g. --set orchestrator.journal.provider=postgresql (the connection string comes from $WESAR_POSTGRES)",
+    };
+
+    public static JournalSource Source(ParseResult r) => new(r.GetValue(Config), r.GetValue(Set) ?? []);
+
+    public static async Task<int> With(JournalSource source, string workdir, Func<OrchestratorHost, Task<int>> body)
     {
         OrchestratorSettings settings;
         Akka.Configuration.Config config;
-        try { (settings, config) = OrchestratorHost.LoadConfig(configFile, []); }
+        try { (settings, config) = OrchestratorHost.LoadConfig(source.ConfigFile, source.Sets); }
         catch (ConfigException e) { return GlobalOptions.Fail(e.Message); }
         if (settings.Journal.Provider == JournalProvider.Sqlite && !File.Exists(Path.Combine(workdir, settings.Journal.SqliteFile)))
             return GlobalOptions.Fail($"no journal in {workdir}: run a sweep first (wesar --workdir {workdir} sweep run <file>)");

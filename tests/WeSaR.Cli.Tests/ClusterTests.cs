@@ -11,6 +11,7 @@ namespace WeSaR.Cli.Tests;
 /// Real `wesar node` processes on 127.0.0.1 sharing a PostgreSQL journal and a run folder: nodes are killed with
 /// SIGKILL mid-run, and every run must still complete exactly once with the weights of an uninterrupted sweep.
 /// </summary>
+[Collection(ClusterCollection.Name)]
 public sealed class ClusterTests(ITestOutputHelper output) : IDisposable
 {
     static readonly TimeSpan Patience = TimeSpan.FromMinutes(3);
@@ -134,6 +135,20 @@ public sealed class ClusterTests(ITestOutputHelper output) : IDisposable
         Assert.Contains("(completed)", client.Output);
         var events = await Events(db, id);
         await AssertCompletedOnceWithReferenceWeights(events);
+        // The history commands read the cluster's journal like a local one.
+        var status = Wesar.Run(Patience, Env(db), "--workdir", Path.Combine(dir.Path, "reader"), "sweep", "status", id.Value, "--json",
+            "--set", "orchestrator.journal.provider=postgresql", "--set", $"orchestrator.shared-dir={Path.Combine(dir.Path, "shared")}");
+        Assert.True(status.ExitCode == 0, status.Stderr);
+        using (var json = System.Text.Json.JsonDocument.Parse(status.Stdout))
+        {
+            Assert.Equal("completed", json.RootElement.GetProperty("state").GetString());
+            Assert.All(json.RootElement.GetProperty("runs").EnumerateArray(), r => Assert.Equal(60, r.GetProperty("step").GetInt64()));
+        }
+        var runs = Wesar.Run(Patience, Env(db), "runs", "list", "--sweep", id.Value, "--json", "--set", "orchestrator.journal.provider=postgresql");
+        Assert.True(runs.ExitCode == 0, runs.Stderr);
+        using (var json = System.Text.Json.JsonDocument.Parse(runs.Stdout))
+            Assert.Equal(2, json.RootElement.GetArrayLength());
+
         var killed = new[] { pb, pc }[victim];
         var moves = events.OfType<RunAssigned>().GroupBy(e => e.Run).Single(g => g.Any(e => e.Node.EndsWith($":{killed}"))).ToList();
         Assert.True(moves.Count >= 3, string.Join(", ", moves));   // the dead trainer, a survivor, and again after the coordinator died

@@ -5,6 +5,7 @@ using WeSaR.TestSupport;
 namespace WeSaR.Cli.Tests;
 
 /// <summary>Remoting over TLS with a self-signed certificate: members that share it form a cluster and take sweeps; others stay out.</summary>
+[Collection(ClusterCollection.Name)]
 public sealed class ClusterTlsTests : IDisposable
 {
     static readonly TimeSpan Patience = TimeSpan.FromMinutes(3);

@@ -14,7 +14,7 @@ public sealed class SweepCommandTests : IDisposable
 
     string Work => Path.Combine(dir.Path, "work");
 
-    string SweepFile(int steps) => TestSweeps.Write(dir.Path, "cli", "init.scheme = [he, \"wesar(he)\"]", steps);
+    string SweepFile(int steps, string extra = "") => TestSweeps.Write(dir.Path, "cli", "init.scheme = [he, \"wesar(he)\"]", steps, extra);
 
     string[] Sweep(params string[] args) => ["--workdir", Work, "sweep", .. args];
 
@@ -28,10 +28,13 @@ public sealed class SweepCommandTests : IDisposable
     public void Ctrl_c_stops_every_run_at_a_committed_checkpoint_and_resume_finishes_the_sweep()
     {
         string id;
-        using (var p = new RunningWesar(Sweep("run", SweepFile(600), "--set", "orchestrator.slots.cpu=2")))
+        // The runs hold their step-300 checkpoint write for up to a minute: they are surely running when the second
+        // process and the SIGINT come, however loaded the machine (the stop cuts the hold short).
+        var file = SweepFile(600, """faults { pauses = ["checkpoint-write@300"], pause-seconds = 60 }""");
+        using (var p = new RunningWesar(Sweep("run", file, "--set", "orchestrator.slots.cpu=2")))
         {
             id = Regex.Match(p.WaitFor(l => l.StartsWith("sweep cli-"), TimeSpan.FromMinutes(2)), @"^sweep (\S+):").Groups[1].Value;
-            p.WaitFor(l => Regex.IsMatch(l, @"step\s+(2\d|[3-9]\d)/600"), TimeSpan.FromMinutes(2));
+            p.WaitFor(l => l.Contains("fault: holding checkpoint-write@300"), TimeSpan.FromMinutes(2));
             var second = Wesar.Run(Sweep("resume", id));
             Assert.Equal(2, second.ExitCode);
             Assert.Contains("already running in another process", second.Stderr);
@@ -72,7 +75,7 @@ public sealed class SweepCommandTests : IDisposable
         Assert.Equal((id, "completed"), (entry.GetProperty("id").GetString(), entry.GetProperty("state").GetString()));
 
         // Running the same file again finds the finished sweep and trains nothing.
-        var again = Wesar.Run(Sweep("run", SweepFile(600)));
+        var again = Wesar.Run(Sweep("run", file));
         Assert.Equal(0, again.ExitCode);
         Assert.Contains("2 of 2 run(s) already ended", again.Stdout);
         Assert.DoesNotContain("eval at", again.Stdout);

@@ -66,11 +66,15 @@ public static class Wesar
 
     public static Result Run(params string[] args) => Run(TimeSpan.FromMinutes(10), args);
 
-    public static Result Run(TimeSpan timeout, params string[] args)
+    public static Result Run(TimeSpan timeout, params string[] args) => Run(timeout, new Dictionary<string, string>(), args);
+
+    /// <param name="environment">Variables added to the process's environment (e.g. WESAR_POSTGRES).</param>
+    public static Result Run(TimeSpan timeout, IReadOnlyDictionary<string, string> environment, params string[] args)
     {
         var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = TestEnv.RepoRoot };
         psi.ArgumentList.Add(Dll);
         foreach (var a in args) psi.ArgumentList.Add(a);
+        foreach (var (k, v) in environment) psi.Environment[k] = v;
         using var p = Process.Start(psi)!;
         var stdout = p.StandardOutput.ReadToEndAsync();
         var stderr = p.StandardError.ReadToEndAsync();

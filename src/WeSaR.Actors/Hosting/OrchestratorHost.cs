@@ -33,14 +33,16 @@ public sealed class OrchestratorHost : IAsyncDisposable
     public string Workdir { get; }
     /// <summary>Run folders and prepared data (orchestrator.shared-dir, else the work folder).</summary>
     public string SharedDir { get; }
-    public SweepHistory History { get; }
+    /// <summary>The read side, started on first use (cluster nodes never need it).</summary>
+    public SweepHistory History => history.Value;
+    readonly Lazy<SweepHistory> history;
     readonly Lazy<IActorRef> placement;
 
     OrchestratorHost(ActorSystem system, OrchestratorSettings settings, string workdir)
     {
         (System, Settings, Workdir) = (system, settings, workdir);
         SharedDir = settings.SharedDir.Length > 0 ? Path.GetFullPath(settings.SharedDir) : workdir;
-        History = new SweepHistory(system);
+        history = new Lazy<SweepHistory>(() => new SweepHistory(system));
         placement = new Lazy<IActorRef>(() =>
             system.ActorOf(Placement.Placement.Props(system.ActorOf(NodeSlots.Props(settings.Slots, SlotContext(Environment.MachineName)), NodeSlots.Name)), "placement"));
     }

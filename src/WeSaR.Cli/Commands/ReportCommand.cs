@@ -11,14 +11,13 @@ public static class ReportCommand
     {
         var id = new Argument<string>("sweep-id") { Description = "The sweep's id (see `wesar sweep list`)" };
         var output = new Option<string?>("--out", "-o") { Description = "Folder for the PNGs and index.html (default: <workdir>/reports/<sweep-id>)" };
-        var config = new Option<string?>("--config", "-c") { Description = "HOCON orchestrator config (which journal to read)" };
         var cmd = new Command("report", "PNG plots (loss with spikes and rollbacks, W_d vs W_u update ratios, gates, final loss vs lr) and a self-contained HTML page")
-            { id, output, config };
+            { id, output, HistoryAccess.Config, HistoryAccess.Set };
         cmd.SetAction((r, ct) =>
         {
             var workdir = r.GetValue(GlobalOptions.Workdir)!;
             var sweepId = r.GetValue(id)!;
-            return HistoryAccess.With(r.GetValue(config), workdir, async host =>
+            return HistoryAccess.With(HistoryAccess.Source(r), workdir, async host =>
             {
                 var state = await host.History.Load(new SweepId(sweepId));
                 if (state is null) return GlobalOptions.Fail($"no sweep '{sweepId}' in {workdir} (see `wesar sweep list`)");

@@ -13,38 +13,37 @@ namespace WeSaR.Cli.Commands;
 public static class RunsCommand
 {
     static readonly Option<bool> Json = new("--json") { Description = "Print JSON instead of a table" };
-    static readonly Option<string?> Config = new("--config", "-c") { Description = "HOCON orchestrator config (which journal to read)" };
     static readonly Option<string?> Sweep = new("--sweep") { Description = "Only runs of this sweep" };
 
     public static Command Create()
     {
         var state = new Option<string?>("--state") { Description = "Only runs in this state: pending, running, completed or failed" };
         var scheme = new Option<string?>("--scheme") { Description = "Only runs with this init scheme, e.g. wesar(he)" };
-        var list = new Command("list", "Runs with state, steps, final loss, spikes, rollbacks, restarts, wall time and device") { Sweep, state, scheme, Json, Config };
-        list.SetAction((r, ct) => List(r.GetValue(Sweep), r.GetValue(state), r.GetValue(scheme), r.GetValue(Json), r.GetValue(Config), Workdir(r)));
+        var list = new Command("list", "Runs with state, steps, final loss, spikes, rollbacks, restarts, wall time and device") { Sweep, state, scheme, Json, HistoryAccess.Config, HistoryAccess.Set };
+        list.SetAction((r, ct) => List(r.GetValue(Sweep), r.GetValue(state), r.GetValue(scheme), r.GetValue(Json), HistoryAccess.Source(r), Workdir(r)));
 
         var runArg = new Argument<string>("run") { Description = "<sweep-id>/<run-id>, a run id, or a unique prefix" };
-        var show = new Command("show", "One run: its summary and its whole config") { runArg, Json, Config };
-        show.SetAction((r, ct) => Show(r.GetValue(runArg)!, r.GetValue(Json), r.GetValue(Config), Workdir(r)));
+        var show = new Command("show", "One run: its summary and its whole config") { runArg, Json, HistoryAccess.Config, HistoryAccess.Set };
+        show.SetAction((r, ct) => Show(r.GetValue(runArg)!, r.GetValue(Json), HistoryAccess.Source(r), Workdir(r)));
 
         var eventsArg = new Argument<string>("run") { Description = "<sweep-id>/<run-id>, a run id, or a unique prefix" };
         var follow = new Option<bool>("--follow", "-f") { Description = "Keep printing new events until the run ends (or Ctrl-C)" };
-        var events = new Command("events", "The run's audit trail: every journal event about it, in order") { eventsArg, follow, Json, Config };
-        events.SetAction((r, ct) => Events(r.GetValue(eventsArg)!, r.GetValue(follow), r.GetValue(Json), r.GetValue(Config), Workdir(r), ct));
+        var events = new Command("events", "The run's audit trail: every journal event about it, in order") { eventsArg, follow, Json, HistoryAccess.Config, HistoryAccess.Set };
+        events.SetAction((r, ct) => Events(r.GetValue(eventsArg)!, r.GetValue(follow), r.GetValue(Json), HistoryAccess.Source(r), Workdir(r), ct));
 
         var format = new Option<string>("--format") { Description = "csv or jsonl", DefaultValueFactory = _ => "csv" };
         format.AcceptOnlyFromAmong("csv", "jsonl");
         var output = new Option<string?>("--out", "-o") { Description = "File to write (default: standard output)" };
-        var export = new Command("export", "All run records (one per run) as CSV or JSON lines, for pandas, R or a spreadsheet") { format, output, Sweep, Config };
-        export.SetAction((r, ct) => Export(r.GetValue(format)!, r.GetValue(output), r.GetValue(Sweep), r.GetValue(Config), Workdir(r)));
+        var export = new Command("export", "All run records (one per run) as CSV or JSON lines, for pandas, R or a spreadsheet") { format, output, Sweep, HistoryAccess.Config, HistoryAccess.Set };
+        export.SetAction((r, ct) => Export(r.GetValue(format)!, r.GetValue(output), r.GetValue(Sweep), HistoryAccess.Source(r), Workdir(r)));
 
         return new Command("runs", "The run history in the journal: list, show, audit trail, export") { list, show, events, export };
     }
 
     static string Workdir(ParseResult r) => r.GetValue(GlobalOptions.Workdir)!;
 
-    static Task<int> List(string? sweep, string? state, string? scheme, bool json, string? config, string workdir) =>
-        HistoryAccess.With(config, workdir, async host =>
+    static Task<int> List(string? sweep, string? state, string? scheme, bool json, JournalSource source, string workdir) =>
+        HistoryAccess.With(source, workdir, async host =>
         {
             var runs = (await host.History.Runs(sweep is null ? null : new SweepId(sweep)))
                 .Where(r => state is null || r.State == state).Where(r => scheme is null || r.Scheme == scheme).ToList();
@@ -54,8 +53,8 @@ public static class RunsCommand
             return 0;
         });
 
-    static Task<int> Show(string name, bool json, string? config, string workdir) =>
-        HistoryAccess.With(config, workdir, async host =>
+    static Task<int> Show(string name, bool json, JournalSource source, string workdir) =>
+        HistoryAccess.With(source, workdir, async host =>
         {
             var (run, problem) = HistoryAccess.Find(await host.History.Runs(), name);
             if (run is null) return GlobalOptions.Fail(problem!);
@@ -83,8 +82,8 @@ public static class RunsCommand
         ("model sha256", r.ModelSha256 ?? "-"), ("failure", r.Failure ?? "-"),
     ];
 
-    static Task<int> Events(string name, bool follow, bool json, string? config, string workdir, CancellationToken ct) =>
-        HistoryAccess.With(config, workdir, async host =>
+    static Task<int> Events(string name, bool follow, bool json, JournalSource source, string workdir, CancellationToken ct) =>
+        HistoryAccess.With(source, workdir, async host =>
         {
             var (run, problem) = HistoryAccess.Find(await host.History.Runs(), name);
             if (run is null) return GlobalOptions.Fail(problem!);
@@ -108,8 +107,8 @@ public static class RunsCommand
             return 0;
         });
 
-    static Task<int> Export(string format, string? output, string? sweep, string? config, string workdir) =>
-        HistoryAccess.With(config, workdir, async host =>
+    static Task<int> Export(string format, string? output, string? sweep, JournalSource source, string workdir) =>
+        HistoryAccess.With(source, workdir, async host =>
         {
             var runs = await host.History.Runs(sweep is null ? null : new SweepId(sweep));
             using var file = output is null ? null : new StreamWriter(output, false, new UTF8Encoding(false));

@@ -56,11 +56,11 @@ public static class SweepCommand
 
         var statusId = new Argument<string>("sweep-id") { Description = "The sweep's id" };
         var status = new Command("status", "Show a sweep's runs: state, step, loss, spikes, rollbacks (read from the journal; safe while it runs)")
-            { statusId, Json, OrchestratorConfig };
-        status.SetAction((r, ct) => Status(r.GetValue(statusId)!, r.GetValue(Json), r.GetValue(OrchestratorConfig), Workdir(r)));
+            { statusId, Json, HistoryAccess.Config, HistoryAccess.Set };
+        status.SetAction((r, ct) => Status(r.GetValue(statusId)!, r.GetValue(Json), HistoryAccess.Source(r), Workdir(r)));
 
-        var list = new Command("list", "List the sweeps in the journal") { Json, OrchestratorConfig };
-        list.SetAction((r, ct) => List(r.GetValue(Json), r.GetValue(OrchestratorConfig), Workdir(r)));
+        var list = new Command("list", "List the sweeps in the journal") { Json, HistoryAccess.Config, HistoryAccess.Set };
+        list.SetAction((r, ct) => List(r.GetValue(Json), HistoryAccess.Source(r), Workdir(r)));
 
         var compareId = new Argument<string>("sweep-id") { Description = "The sweep's id" };
         var by = new Option<string>("--by")
@@ -69,8 +69,8 @@ public static class SweepCommand
             DefaultValueFactory = _ => "scheme,lr",
         };
         var compare = new Command("compare", "Mean ± std of the final validation loss and the spike count over seeds, per group; best per column marked")
-            { compareId, by, Json, OrchestratorConfig };
-        compare.SetAction((r, ct) => Compare(r.GetValue(compareId)!, r.GetValue(by)!, r.GetValue(Json), r.GetValue(OrchestratorConfig), Workdir(r)));
+            { compareId, by, Json, HistoryAccess.Config, HistoryAccess.Set };
+        compare.SetAction((r, ct) => Compare(r.GetValue(compareId)!, r.GetValue(by)!, r.GetValue(Json), HistoryAccess.Source(r), Workdir(r)));
 
         return new Command("sweep", "Sweeps across init schemes, learning rates and seeds that undo spikes and survive crashes")
             { run, resume, status, list, compare };
@@ -175,9 +175,9 @@ public static class SweepCommand
         return null;
     }
 
-    static async Task<int> Status(string id, bool json, string? configFile, string workdir)
+    static async Task<int> Status(string id, bool json, JournalSource source, string workdir)
     {
-        return await HistoryAccess.With(configFile, workdir, async host =>
+        return await HistoryAccess.With(source, workdir, async host =>
         {
             var state = await host.History.Load(new SweepId(id));
             if (state is null) return GlobalOptions.Fail($"no sweep '{id}' in {workdir} (see `wesar sweep list`)");
@@ -188,9 +188,9 @@ public static class SweepCommand
         });
     }
 
-    static async Task<int> List(bool json, string? configFile, string workdir)
+    static async Task<int> List(bool json, JournalSource source, string workdir)
     {
-        return await HistoryAccess.With(configFile, workdir, async host =>
+        return await HistoryAccess.With(source, workdir, async host =>
         {
             var sweeps = (await host.History.All()).Select(s => new SweepListItem(s.Id.Value, s.Name, Phase(s.Phase), s.Runs.Count,
                 s.Runs.Count(r => r.Phase == RunPhase.Completed), s.Runs.Count(r => r.Phase == RunPhase.Failed))).ToList();
@@ -205,8 +205,8 @@ public static class SweepCommand
         });
     }
 
-    static Task<int> Compare(string id, string by, bool json, string? configFile, string workdir) =>
-        HistoryAccess.With(configFile, workdir, async host =>
+    static Task<int> Compare(string id, string by, bool json, JournalSource source, string workdir) =>
+        HistoryAccess.With(source, workdir, async host =>
         {
             var keys = by.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
             if (keys.Length == 0) return GlobalOptions.Fail("--by needs at least one key");
