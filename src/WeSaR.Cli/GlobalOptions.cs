@@ -19,4 +19,22 @@ public static class GlobalOptions
         Console.Error.WriteLine("error: " + message);
         return code;
     }
+
+    /// <summary>
+    /// The first Ctrl-C runs <paramref name="stop"/> (a graceful stop) after saying <paramref name="message"/>; a
+    /// second one kills the process as usual. Returns whether Ctrl-C was pressed.
+    /// </summary>
+    public static Func<bool> OnCtrlC(string message, Action stop)
+    {
+        var pressed = false;
+        Console.CancelKeyPress += (_, e) =>
+        {
+            if (pressed) return;
+            e.Cancel = true;
+            pressed = true;
+            Console.Error.WriteLine($"\n{message}; Ctrl-C again to abort");
+            stop();
+        };
+        return () => pressed;
+    }
 }

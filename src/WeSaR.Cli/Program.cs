@@ -5,7 +5,9 @@ namespace WeSaR.Cli;
 
 public static class Program
 {
-    public static int Main(string[] args) => Root().Parse(args).Invoke();
+    // Ctrl-C and SIGTERM are the commands' own (a graceful stop with a checkpoint): System.CommandLine's handler
+    // would block the signal until the command ends, so the commands' handlers might never run.
+    public static int Main(string[] args) => Root().Parse(args).Invoke(new InvocationConfiguration { ProcessTerminationTimeout = null });
 
     /// <summary>The whole command tree (also what the deploy tests check deployment commands against).</summary>
     public static RootCommand Root() => new("wesar: GPT pre-training with WeSaR and baseline init schemes, with spike detection and exact resume.")

@@ -1,3 +1,4 @@
+using TorchSharp;
 using TorchSharp.Modules;
 using WeSaR.Model.Init;
 using static TorchSharp.torch;
@@ -68,8 +69,8 @@ public sealed class Block : nn.Module<Tensor, Tensor>
 
     public override Tensor forward(Tensor x)
     {
-        x = x + drop.call(attn.call(ln_1.call(x)));
-        return x + drop.call(mlp.call(ln_2.call(x)));
+        x = x.add(drop.call(attn.call(ln_1.call(x))), Scalars.One);
+        return x.add(drop.call(mlp.call(ln_2.call(x))), Scalars.One);
     }
 }
 
@@ -86,7 +87,7 @@ public sealed class Gpt : nn.Module<Tensor, Tensor>
     readonly RmsNorm ln_f;
     readonly GatedLinear lm_head;
     readonly Dropout drop;
-    readonly double embedScale;
+    readonly Scalar? embedScale;   // null: embeddings unscaled
 
     public GptConfig Config { get; }
 
@@ -101,7 +102,7 @@ public sealed class Gpt : nn.Module<Tensor, Tensor>
         wpe = new Parameter(empty(c.BlockSize, c.DModel));
         using (no_grad()) nn.init.normal_(wpe, 0.0, s.TargetStd(new(MatrixRole.Position, c.DModel, c.NLayer, -1)));
         // Takase et al.: multiply embeddings by sqrt(d) so their scale matches the residual stream's.
-        embedScale = s.ScaledEmbed ? Math.Sqrt(c.DModel) : 1.0;
+        embedScale = s.ScaledEmbed ? (Scalar)Math.Sqrt(c.DModel) : null;
         ln_e = s.EmbedNorm ? nn.LayerNorm(c.DModel) : null;
         h = new ModuleList<Block>(Enumerable.Range(0, c.NLayer).Select(i => new Block(c, i, s)).ToArray());
         ln_f = new(c.DModel);
@@ -116,8 +117,8 @@ public sealed class Gpt : nn.Module<Tensor, Tensor>
         var t = idx.shape[1];
         if (t > Config.BlockSize) throw new ArgumentException($"sequence of {t} tokens exceeds block size {Config.BlockSize}");
         var x = wte.call(idx);
-        if (embedScale != 1.0) x = x * embedScale;
-        x = x + wpe.narrow(0, 0, t);
+        if (embedScale is not null) x = x.mul(embedScale);
+        x = x.add(wpe.narrow(0, 0, t), Scalars.One);
         if (ln_e is not null) x = ln_e.call(x);
         x = drop.call(x);
         foreach (var block in h) x = block.call(x);

@@ -1,3 +1,4 @@
+using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 
@@ -7,7 +8,7 @@ namespace WeSaR.Model;
 public sealed class RmsNorm : nn.Module<Tensor, Tensor>
 {
     readonly Parameter weight;
-    readonly double eps;
+    readonly Scalar eps;   // held for the module's life (see Scalars)
 
     public RmsNorm(long dim, double eps = 1e-6) : base(nameof(RmsNorm))
     {
@@ -17,5 +18,5 @@ public sealed class RmsNorm : nn.Module<Tensor, Tensor>
     }
 
     public override Tensor forward(Tensor x) =>
-        x * rsqrt(x.pow(2).mean([-1], keepdim: true) + eps) * weight;
+        x * rsqrt(x.pow(Scalars.Two).mean([-1], keepdim: true).add(eps, Scalars.One)) * weight;
 }

@@ -70,15 +70,8 @@ public static class NodeCommand
                 Console.Error.WriteLine("warning: the journal is SQLite in this node's work folder; a coordinator fail-over to another node would not find it. Use PostgreSQL for clusters.");
             host.System.ActorOf(Props.Create(() => new NodePrinter()), "printer");
             var shutdown = CoordinatedShutdown.Get(host.System);
-            var leaving = false;
-            Console.CancelKeyPress += (_, e) =>
-            {
-                if (leaving) return;   // a second Ctrl-C kills the process
-                e.Cancel = true;
-                leaving = true;
-                Console.Error.WriteLine("\nleaving the cluster: runs checkpoint and commit, then move to other nodes; Ctrl-C again to abort");
-                _ = shutdown.Run(CoordinatedShutdown.ClusterLeavingReason.Instance);
-            };
+            GlobalOptions.OnCtrlC("leaving the cluster: runs checkpoint and commit, then move to other nodes",
+                () => shutdown.Run(CoordinatedShutdown.ClusterLeavingReason.Instance));
             await host.System.WhenTerminated;
             var reason = shutdown.ShutdownReason;
             Console.WriteLine($"node {cluster.SelfAddress} stopped ({reason?.GetType().Name ?? "terminated"})");

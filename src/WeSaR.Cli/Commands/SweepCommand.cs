@@ -130,15 +130,8 @@ public static class SweepCommand
                 await coordinator.Ask<Paused>(Pause.Instance, Timeout.InfiniteTimeSpan);
                 return Akka.Done.Instance;
             });
-            var interrupted = false;
-            Console.CancelKeyPress += (_, e) =>
-            {
-                if (interrupted) return;   // a second Ctrl-C kills the process
-                e.Cancel = true;
-                interrupted = true;
-                Console.Error.WriteLine("\nstopping: every run finishes its step, checkpoints and commits; Ctrl-C again to abort");
-                _ = shutdown.Run(CoordinatedShutdown.ClrExitReason.Instance);
-            };
+            var interrupted = GlobalOptions.OnCtrlC("stopping: every run finishes its step, checkpoints and commits",
+                () => shutdown.Run(CoordinatedShutdown.ClrExitReason.Instance));
 
             var result = await await Task.WhenAny(
                 coordinator.Ask<object>(new Begin(definition), Timeout.InfiniteTimeSpan),
@@ -151,7 +144,7 @@ public static class SweepCommand
                     return f.State.Runs.Any(r => r.Phase == RunPhase.Failed) ? GlobalOptions.Failed : 0;
                 case SweepRejected r:
                     return GlobalOptions.Fail(r.Reason);
-                case not null when interrupted:
+                case not null when interrupted():
                     await host.System.WhenTerminated;
                     Console.WriteLine($"stopped; continue with: wesar --workdir {workdir} sweep resume {sweepId}");
                     return GlobalOptions.Interrupted;

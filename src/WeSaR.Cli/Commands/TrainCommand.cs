@@ -44,13 +44,7 @@ public static class TrainCommand
         using (data)
         using (var cts = new CancellationTokenSource())
         {
-            Console.CancelKeyPress += (_, e) =>
-            {
-                if (cts.IsCancellationRequested) return;   // a second Ctrl-C kills the process
-                e.Cancel = true;
-                Console.Error.WriteLine("\nstopping after this step (checkpoint, then exit); Ctrl-C again to abort");
-                cts.Cancel();
-            };
+            GlobalOptions.OnCtrlC("stopping after this step (checkpoint, then exit)", cts.Cancel);
             var printer = new ProgressPrinter(settings.Train.Steps);
             var summary = run.Execute(data, resume ? ResumePoint.Newest : ResumePoint.Fresh, new LocalRunControl(settings.Spike), printer, cts.Token);
             printer.Finish(summary);
