@@ -183,6 +183,33 @@ public sealed class ClusterTests(ITestOutputHelper output) : IDisposable
     }
 
     [PostgresFact]
+    public async Task A_coordinator_node_told_to_stop_hands_the_singleton_over_after_its_runs_checkpoint()
+    {
+        using var db = new PostgresDatabase();
+        var file = SweepFile(dir.Path);
+        var (pa, pb) = (FreePort.Next(), FreePort.Next());
+        var a = Node(db, "a", "coordinator", pa, pa);   // the oldest: it hosts the singleton
+        var b = Node(db, "b", "coordinator,trainer", pb, pa);
+        a.WaitFor(l => l.Contains($"member up: akka.tcp://wesar@127.0.0.1:{pb}"), Patience);
+        using var client = new RunningWesar("--workdir", Path.Combine(dir.Path, "client"), "sweep", "run", file, "--cluster", $"127.0.0.1:{pa},127.0.0.1:{pb}");
+        var id = new SweepId(Regex.Match(client.WaitFor(l => l.StartsWith("sweep cluster-"), Patience), @"^sweep (\S+) ").Groups[1].Value);
+
+        // SIGTERM to the singleton's node while the run on the other node holds its step-30 checkpoint write (not yet
+        // committed). Paused by the hand-over, the run commits step 30 and resumes there; aborted, it would go back to 20.
+        b.WaitFor(l => l.Contains("fault: holding checkpoint-write@30"), Patience);
+        var mark = b.LineCount;
+        Process.Start("kill", ["-TERM", a.Pid.ToString()])!.WaitForExit();
+        Assert.Equal(0, a.WaitForExit(Patience));
+
+        Assert.True(client.WaitForExit(Patience) == 0, client.Output + b.Output);
+        var events = await Events(db, id);
+        await AssertCompletedOnceWithReferenceWeights(events);
+        b.WaitFor(l => l.Contains("resumed from step 30"), TimeSpan.Zero, mark);
+        Assert.DoesNotContain(b.Output.Split('\n').Skip(mark), l => l.Contains("resumed from step 20"));
+        Assert.DoesNotContain(events.OfType<RunRestarted>(), _ => true);
+    }
+
+    [PostgresFact]
     public async Task A_sweep_started_on_one_machine_continues_on_a_cluster_from_its_journal()
     {
         using var db = new PostgresDatabase();

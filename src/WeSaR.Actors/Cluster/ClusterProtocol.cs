@@ -19,3 +19,12 @@ public interface IManagerEvent;
 
 /// <summary>The cluster runs this sweep until it completes; also the reply to <see cref="SubmitSweep"/>.</summary>
 public sealed record SweepAdmitted(SweepId Sweep) : IManagerEvent;
+
+/// <summary>
+/// The singleton is handed to another node (its node leaves gracefully): pause every sweep, so each run
+/// checkpoints and commits where it is, then stop; the next manager continues the runs from those checkpoints.
+/// </summary>
+public sealed record HandOver
+{
+    public static readonly HandOver Instance = new();
+}

@@ -15,19 +15,27 @@ public sealed class SweepManager : ReceivePersistentActor
 {
     sealed record Checked(SubmitSweep Submit, IActorRef ReplyTo, SweepState State);
 
+    sealed record HandedOver
+    {
+        public static readonly HandedOver Instance = new();
+    }
+
     readonly ILoggingAdapter log = Context.GetLogger();
     readonly HashSet<SweepId> admitted = [];
     readonly int snapshotEvery;
+    readonly TimeSpan pauseTimeout;
     readonly string node;
     IActorRef placement = ActorRefs.Nobody;
 
     public override string PersistenceId => "cluster-sweeps";
 
-    public static Props Props(int snapshotEvery, string node) => Akka.Actor.Props.Create(() => new SweepManager(snapshotEvery, node));
+    /// <param name="pauseTimeout">How long a hand-over waits for the runs to checkpoint before it stops anyway.</param>
+    public static Props Props(int snapshotEvery, TimeSpan pauseTimeout, string node) =>
+        Akka.Actor.Props.Create(() => new SweepManager(snapshotEvery, pauseTimeout, node));
 
-    public SweepManager(int snapshotEvery, string node)
+    public SweepManager(int snapshotEvery, TimeSpan pauseTimeout, string node)
     {
-        (this.snapshotEvery, this.node) = (snapshotEvery, node);
+        (this.snapshotEvery, this.pauseTimeout, this.node) = (snapshotEvery, pauseTimeout, node);
         Recover<SweepAdmitted>(a => admitted.Add(a.Sweep));
         Recover<RecoveryCompleted>(_ =>
         {
@@ -46,6 +54,14 @@ public sealed class SweepManager : ReceivePersistentActor
             if (admitted.Contains(q.Sweep)) Coordinator(q.Sweep).Forward(GetSweepState.Instance);
             else Sender.Tell(new SweepRejected($"the cluster does not run sweep {q.Sweep}; submit it with `wesar sweep run --cluster`"));
         });
+        Command<HandOver>(_ =>
+        {
+            log.Info("sweep manager on {0} hands over: pausing {1} sweep(s)", node, admitted.Count);
+            var coordinators = admitted.Select(id => Context.Child("sweep-" + id)).Where(c => !c.IsNobody());
+            Task.WhenAll(coordinators.Select(c => c.Ask<Paused>(Pause.Instance, pauseTimeout)))
+                .PipeTo(Self, success: () => HandedOver.Instance, failure: _ => HandedOver.Instance);
+        });
+        Command<HandedOver>(_ => Context.Stop(Self));
         Command<SweepFinished>(f => log.Info("sweep {0} completed", f.State.Id));
         Command<SweepRejected>(r => log.Warning("sweep rejected: {0}", r.Reason));
         Command<Status.Failure>(f => log.Error(f.Cause, "a sweep coordinator did not answer"));

@@ -98,7 +98,7 @@ public sealed class OrchestratorHost : IAsyncDisposable
             });
         }
         if (c.Roles.Contains(Roles.Coordinator))
-            system.ActorOf(ClusterSingletonManager.Props(SweepManager.Props(settings.SnapshotEvery, node), PoisonPill.Instance,
+            system.ActorOf(ClusterSingletonManager.Props(SweepManager.Props(settings.SnapshotEvery, settings.AskTimeout, node), HandOver.Instance,
                 ClusterSingletonManagerSettings.Create(system).WithRole(Roles.Coordinator)), "sweep-manager");
         var proxy = system.ActorOf(ClusterSingletonProxy.Props("/user/sweep-manager",
             ClusterSingletonProxySettings.Create(system).WithRole(Roles.Coordinator)), SweepsPath.Split('/')[^1]);

@@ -38,6 +38,7 @@ public sealed class DeviceSupervisor : ReceiveActor
         Receive<StartAgain>(a => Start(a.Work));
         Receive<Terminated>(t => t.ActorRef.Equals(trainer), _ => TrainerGone());
         Receive<Terminated>(t => t.ActorRef.Equals(work?.Coordinator), _ => CoordinatorGone());
+        Receive<Terminated>(_ => { });   // a trainer or coordinator of earlier work: nothing to do
         Receive<RestartRun>(ScheduleRestart);
         Receive<RunGivenUp>(g =>
         {
