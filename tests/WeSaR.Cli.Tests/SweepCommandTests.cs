@@ -107,4 +107,30 @@ public sealed class SweepCommandTests : IDisposable
         var help = Wesar.Run("sweep", "--help");
         foreach (var sub in new[] { "run", "resume", "status", "list" }) Assert.Contains(sub, help.Stdout);
     }
+
+    [Fact]
+    public void Bad_cluster_input_exits_with_code_2_before_a_node_starts_or_a_sweep_is_sent()
+    {
+        var node = Wesar.Run("--workdir", Work, "node", "--seed", "nope", "--roles", "boss");
+        Assert.Equal(2, node.ExitCode);
+        Assert.Contains("orchestrator.cluster.seeds: expected \"host:port\", got 'nope'", node.Stderr);
+        Assert.Contains("unknown role 'boss'", node.Stderr);
+
+        var tls = Wesar.Run("--workdir", Work, "node", "--seed", "127.0.0.1:4053", "--set", "orchestrator.cluster.tls.enabled=on");
+        Assert.Equal(2, tls.ExitCode);
+        Assert.Contains("orchestrator.cluster.tls.certificate", tls.Stderr);
+
+        var noDb = Wesar.Run(TimeSpan.FromMinutes(1), new Dictionary<string, string> { ["WESAR_POSTGRES"] = "" },
+            "--workdir", Work, "node", "--seed", "127.0.0.1:4053", "--set", "orchestrator.journal.provider=postgresql");
+        Assert.Equal(2, noDb.ExitCode);
+        Assert.Contains("WESAR_POSTGRES", noDb.Stderr);
+
+        var contact = Wesar.Run(Sweep("run", SweepFile(20), "--cluster", "nope"));
+        Assert.Equal(2, contact.ExitCode);
+        Assert.Contains("--cluster: expected host:port", contact.Stderr);
+        var detach = Wesar.Run(Sweep("run", SweepFile(20), "--detach"));
+        Assert.Equal(2, detach.ExitCode);
+        Assert.Contains("--detach needs --cluster", detach.Stderr);
+        Assert.False(Directory.Exists(Work), "nothing may be written for bad input");
+    }
 }
