@@ -57,10 +57,9 @@ public sealed class Placement : ReceiveActor, IWithTimers
         Receive<ClusterEvent.MemberUp>(m => { if (m.Member.HasRole(Roles.Trainer)) AskNode(m.Member.Address); });
         Receive<AskForSlots>(a =>
         {
-            // Retry only while the member is still there (the event can be ahead of the cluster's state, never behind).
-            if (AkkaCluster.Get(Context.System).State.Members.Any(m => m.Address == a.Node && m.Status == MemberStatus.Up)) AskNode(a.Node);
+            // Retry while the member is still in the cluster; a removed one has nothing to offer.
+            if (AkkaCluster.Get(Context.System).State.Members.Any(m => m.Address == a.Node)) AskNode(a.Node);
         });
-        Receive<ClusterEvent.IMemberEvent>(_ => { });
     }
 
     protected override void PreStart()
