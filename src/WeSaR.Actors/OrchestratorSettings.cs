@@ -53,6 +53,9 @@ public sealed record ClusterSettings(string Hostname, int Port, string PublicHos
 {
     public const string SystemName = "wesar";
 
+    /// <summary>This node as other nodes reach it: "public-hostname:port", or "hostname:port" without one.</summary>
+    public string Node => $"{(PublicHostname.Length > 0 ? PublicHostname : Hostname)}:{Port}";
+
     /// <summary>"host:port" as an Akka address, with the TLS scheme when TLS is on.</summary>
     public string Address(string hostPort) => $"akka.{(Tls.Enabled ? "ssl.tcp" : "tcp")}://{SystemName}@{hostPort}";
 
@@ -81,6 +84,9 @@ public sealed record RestartSettings(int Max, TimeSpan MinBackoff, TimeSpan MaxB
 public sealed record OrchestratorSettings(JournalSettings Journal, IReadOnlyList<SlotSpec> Slots, RestartSettings Restarts,
     int SnapshotEvery, TimeSpan AskTimeout, string SharedDir, ClusterSettings Cluster)
 {
+    /// <summary>The folder run folders and prepared data live in, for a process whose work folder is <paramref name="workdir"/>.</summary>
+    public string SharedDirFor(string workdir) => Path.GetFullPath(SharedDir.Length > 0 ? SharedDir : workdir);
+
     public static OrchestratorSettings From(Akka.Configuration.Config config)
     {
         var r = new ConfigReader(config);

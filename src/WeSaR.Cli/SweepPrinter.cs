@@ -37,7 +37,7 @@ public sealed class SweepPrinter : ReceiveActor, IWithTimers
             if (!rows.TryGetValue(p.Run, out var row)) return;
             (row.Step, row.Total, row.Loss) = (p.Line.Step, p.TotalSteps, p.Line.Loss);
             row.ValLoss = p.Line.ValLoss ?? row.ValLoss;
-            if (!live && (row.Printed < 0 || p.Line.Step - row.Printed >= Math.Max(1, p.TotalSteps / 10) || p.Line.Step == p.TotalSteps))
+            if (!live && TenthDue(row.Printed < 0 ? null : row.Printed, p.Line.Step, p.TotalSteps))
             {
                 row.Printed = p.Line.Step;
                 Console.WriteLine(Line(row));
@@ -83,6 +83,10 @@ public sealed class SweepPrinter : ReceiveActor, IWithTimers
         foreach (var row in rows.Values) Console.Write("\x1b[2K" + Truncate(Line(row), w) + "\n");
         drawn = rows.Count;
     }
+
+    /// <summary>Whether a progress line is due: the first, then about every tenth of the steps, and the last.</summary>
+    public static bool TenthDue(long? lastPrinted, long step, long total) =>
+        lastPrinted is not { } last || step - last >= Math.Max(1, total / 10) || step == total;
 
     static string Truncate(string s, int w) => s.Length <= w ? s : s[..w];
 

@@ -41,13 +41,17 @@ public sealed class OrchestratorHost : IAsyncDisposable
     OrchestratorHost(ActorSystem system, OrchestratorSettings settings, string workdir)
     {
         (System, Settings, Workdir) = (system, settings, workdir);
-        SharedDir = settings.SharedDir.Length > 0 ? Path.GetFullPath(settings.SharedDir) : workdir;
+        SharedDir = settings.SharedDirFor(workdir);
         history = new Lazy<SweepHistory>(() => new SweepHistory(system));
-        placement = new Lazy<IActorRef>(() =>
-            system.ActorOf(Placement.Placement.Props(system.ActorOf(NodeSlots.Props(settings.Slots, SlotContext(Environment.MachineName)), NodeSlots.Name)), "placement"));
+        placement = new Lazy<IActorRef>(() => system.ActorOf(Placement.Placement.Props(CreateSlots(Environment.MachineName)), "placement"));
     }
 
-    SlotContext SlotContext(string node) => new(SharedDir, Settings.Restarts, Settings.AskTimeout, node);
+    /// <summary>
+    /// This process's training slots (/user/slots). Each run sets LibTorch's (process-wide) thread count from its
+    /// slot as it starts, so processes that only read the journal never load LibTorch.
+    /// </summary>
+    IActorRef CreateSlots(string node) =>
+        System.ActorOf(NodeSlots.Props(Settings.Slots, new SlotContext(SharedDir, Settings.Restarts, Settings.AskTimeout, node)), NodeSlots.Name);
 
     /// <summary>
     /// Merges defaults, an optional file and --set overrides (orchestrator.* and akka.* keys) and checks them;
@@ -64,7 +68,6 @@ public sealed class OrchestratorHost : IAsyncDisposable
     {
         workdir = Path.GetFullPath(workdir);
         var system = ActorSystem.Create(ClusterSettings.SystemName, SystemConfig(settings, config, workdir));
-        SetThreads(settings);
         return new OrchestratorHost(system, settings, workdir);
     }
 
@@ -83,12 +86,10 @@ public sealed class OrchestratorHost : IAsyncDisposable
             """);
         var system = ActorSystem.Create(ClusterSettings.SystemName, Setup(settings,
             member.WithFallback(Remoting(c, c.Port)).WithFallback(SystemConfig(settings, config, workdir)).WithFallback(ToolsConfig)));
-        SetThreads(settings);
         var host = new OrchestratorHost(system, settings, workdir);
-        var node = $"{(c.PublicHostname.Length > 0 ? c.PublicHostname : c.Hostname)}:{c.Port}";   // as other nodes know it
         if (c.Roles.Contains(Roles.Trainer))
         {
-            var slots = system.ActorOf(NodeSlots.Props(settings.Slots, host.SlotContext(node)), NodeSlots.Name);
+            var slots = host.CreateSlots(c.Node);
             // Leaving: every run finishes its step, checkpoints and commits; the placement then loses the slots and
             // the coordinator places the runs elsewhere from those checkpoints.
             CoordinatedShutdown.Get(system).AddTask(CoordinatedShutdown.PhaseServiceStop, "drain-slots", async () =>
@@ -98,7 +99,7 @@ public sealed class OrchestratorHost : IAsyncDisposable
             });
         }
         if (c.Roles.Contains(Roles.Coordinator))
-            system.ActorOf(ClusterSingletonManager.Props(SweepManager.Props(settings.SnapshotEvery, settings.AskTimeout, node), HandOver.Instance,
+            system.ActorOf(ClusterSingletonManager.Props(SweepManager.Props(settings.SnapshotEvery, settings.AskTimeout, c.Node), HandOver.Instance,
                 ClusterSingletonManagerSettings.Create(system).WithRole(Roles.Coordinator)), "sweep-manager");
         var proxy = system.ActorOf(ClusterSingletonProxy.Props("/user/sweep-manager",
             ClusterSingletonProxySettings.Create(system).WithRole(Roles.Coordinator)), SweepsPath.Split('/')[^1]);
@@ -141,12 +142,6 @@ public sealed class OrchestratorHost : IAsyncDisposable
         var trusted = tls.TrustedThumbprints.Append(certificate.Thumbprint).ToArray();
         return ActorSystemSetup.Create(setup, new DotNettySslSetup(certificate, suppressValidation: false, requireMutualAuthentication: true,
             CertificateValidation.PinnedCertificate(trusted)));
-    }
-
-    static void SetThreads(OrchestratorSettings settings)
-    {
-        var threads = settings.Slots.Where(s => s.Device == "cpu").Select(s => s.Threads).FirstOrDefault();
-        if (threads > 0) TorchSharp.torch.set_num_threads(threads);   // process-wide: every CPU slot shares it
     }
 
     /// <summary>The ActorSystem's configuration: <paramref name="config"/> with the journal's connection filled in.</summary>

@@ -54,7 +54,7 @@ public static class ClusterSweep
                         }
                         if (state.Phase == SweepPhase.Completed)
                         {
-                            SweepCommand.PrintSummary(state, settings.SharedDir.Length > 0 ? settings.SharedDir : workdir);
+                            SweepCommand.PrintSummary(state, settings.SharedDirFor(workdir));
                             return state.Runs.Any(r => r.Phase == RunPhase.Failed) ? GlobalOptions.Failed : 0;
                         }
                         break;

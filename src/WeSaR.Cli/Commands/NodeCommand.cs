@@ -96,7 +96,7 @@ public static class NodeCommand
             Receive<RunProgress>(p =>
             {
                 var key = $"{p.Sweep}/{p.Run}";
-                if (printed.TryGetValue(key, out var last) && p.Line.Step - last < Math.Max(1, p.TotalSteps / 10) && p.Line.Step != p.TotalSteps) return;
+                if (!SweepPrinter.TenthDue(printed.TryGetValue(key, out var last) ? last : null, p.Line.Step, p.TotalSteps)) return;
                 printed[key] = p.Line.Step;
                 Say($"[{key}] step {p.Line.Step}/{p.TotalSteps} loss {p.Line.Loss:F4}");
             });
