@@ -102,15 +102,30 @@ public sealed class TrainCommandTests : IDisposable
         Assert.Equal(before, File.ReadAllText(Path.Combine(run, MetricsLog.FileName)));
     }
 
-    [Fact]
-    public void Native_memory_stays_flat_from_step_200_to_step_2000()
+    // The training step and its measurements (every 100 steps); evaluation and checkpoints only at the end.
+    MemoryTrend Soak(string name, int steps, params string[] extra)
     {
-        var run = Path.Combine(work.Path, "soak");
-        // The training step and its measurements; evaluation and checkpoints only at the end, after step 2000's reading.
-        Ok(Wesar.Run(TimeSpan.FromMinutes(10), Small(run, "train.steps=2100", "model.block-size=32", "train.batch-size=4",
-            "train.log-interval=100", "train.eval-interval=0", "train.measure-interval=100", "checkpoint.interval=0")));
-        var rss = MetricsLog.Read(Path.Combine(run, MetricsLog.FileName)).ToDictionary(l => l.Step, l => l.RssMb);
-        Assert.True(Math.Abs(rss[2000] / rss[200] - 1) < 0.05, $"RSS {rss[200]:F1} MiB at step 200, {rss[2000]:F1} MiB at step 2000");
+        var run = Path.Combine(work.Path, name);
+        Ok(Wesar.Run(TimeSpan.FromMinutes(10), Small(run, [$"train.steps={steps}", "model.block-size=32", "train.batch-size=4",
+            "train.log-interval=100", "train.eval-interval=0", "train.measure-interval=100", "checkpoint.interval=0", .. extra])));
+        return MemoryTrend.Of(MetricsLog.Read(Path.Combine(run, MetricsLog.FileName)));
+    }
+
+    [Fact]
+    public void Native_memory_stays_flat_over_the_second_half_of_a_2000_step_run()
+    {
+        var trend = Soak("soak", 2000);
+        Assert.Equal((1000L, 2000L), (trend.FromStep, trend.ToStep));
+        Assert.False(trend.Leaks, trend.ToString());
+    }
+
+    [Fact]
+    public void The_memory_check_catches_a_tensor_kept_per_step()
+    {
+        var trend = Soak("leak", 1000, "faults.leak-kib-per-step=256");
+        Assert.True(trend.Leaks, trend.ToString());
+        Assert.Equal(500, trend.TensorGrowth);   // one tensor per step from step 500 to 1000
+        Assert.True(trend.RssGrowthMb > 100, trend.ToString());   // 500 x 256 KiB = 125 MiB
     }
 
     [Fact]

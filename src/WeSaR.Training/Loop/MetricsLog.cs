@@ -6,7 +6,7 @@ namespace WeSaR.Training.Loop;
 
 /// <summary>
 /// metrics.jsonl: one JSON object per logged step (step, loss, grad_norm, lr, tokens, tokens_per_s, rss_mb, and
-/// update_ratio / gate / val_loss / val_ppl / spike where present). Each line is flushed as written.
+/// update_ratio / gate / live_tensors / val_loss / val_ppl / spike where present). Each line is flushed as written.
 /// </summary>
 public sealed class MetricsLog : IDisposable
 {
@@ -44,4 +44,4 @@ public sealed class MetricsLog : IDisposable
 /// <summary>One line of metrics.jsonl.</summary>
 public sealed record MetricsLine(long Step, double Loss, double GradNorm, double Lr, long Tokens, double TokensPerS, double RssMb,
     IReadOnlyDictionary<string, double>? UpdateRatio = null, IReadOnlyDictionary<string, double>? Gate = null,
-    double? ValLoss = null, double? ValPpl = null, string? Spike = null);
+    double? ValLoss = null, double? ValPpl = null, string? Spike = null, long? LiveTensors = null);

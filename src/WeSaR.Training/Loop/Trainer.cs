@@ -30,6 +30,8 @@ public sealed class Trainer : IDisposable
     Gpt model;
     OptimizerHelper optimizer;
     List<Parameter> parameters;
+    // faults.leak-kib-per-step: tensors kept on purpose, freed only with the trainer.
+    readonly List<Tensor> leaked = [];
 
     public Device Device { get; }
 
@@ -112,11 +114,13 @@ public sealed class Trainer : IDisposable
         var gradNorm = nn.utils.clip_grad_norm_(parameters, o.GradClip > 0 ? o.GradClip : double.PositiveInfinity);
         optimizer.step();
 
+        if (settings.Faults.LeakKibPerStep > 0) leaked.Add(ones(settings.Faults.LeakKibPerStep * 256L).DetachFromDisposeScope());
+
         Step++;
         DataPosition++;
         Tokens += (long)train.BatchSize * train.SeqLen;
         var metrics = new StepMetrics(Step, loss.item<float>(), gradNorm, lr, Tokens);
-        return before is null ? metrics : metrics with { UpdateRatio = UpdateRatios(before), Gate = Gates() };
+        return before is null ? metrics : metrics with { UpdateRatio = UpdateRatios(before), Gate = Gates(), LiveTensors = LiveTensorsAfterScope(scope) };
     }
 
     /// <summary>Mean validation loss over the configured number of fixed batches.</summary>
@@ -174,10 +178,18 @@ public sealed class Trainer : IDisposable
     Dictionary<string, double> Gates() =>
         model.Matrices().Where(m => m.Matrix.Gate is not null).ToDictionary(m => m.Name, m => (double)m.Matrix.Gate!.item<float>());
 
+    /// <summary>
+    /// Native tensors alive on this thread once the step's scope ends: a deterministic leak signal (a run's trainer
+    /// steps on one thread, so other runs in the process do not count).
+    /// </summary>
+    static long LiveTensorsAfterScope(DisposeScope scope) =>
+        DisposeScopeManager.Statistics.ThreadTotalLiveCount - scope.DisposablesCount;
+
     public long ParameterCount => model.parameters().Sum(p => p.numel());
 
     public void Dispose()
     {
+        foreach (var t in leaked) t.Dispose();
         optimizer.Dispose();
         model.Dispose();
     }

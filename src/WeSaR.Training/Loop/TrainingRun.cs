@@ -155,7 +155,7 @@ public sealed class TrainingRun(TrainSettings settings, string runDir)
                 {
                     var line = new MetricsLine(m.Step, m.Loss, m.GradNorm, m.Lr, m.Tokens, windowTokens / Math.Max(windowSeconds, 1e-9),
                         Environment.WorkingSet / 1048576.0, m.UpdateRatio, m.Gate, eval?.Loss, eval?.Perplexity,
-                        spike is null ? null : $"{spike.Rule}:{spike.Metric}");
+                        spike is null ? null : $"{spike.Rule}:{spike.Metric}", m.LiveTensors);
                     log.Write(line);
                     board?.Write(line);
                     var perStep = timedSteps > 0 ? steady.Elapsed.TotalSeconds / timedSteps : seconds;
