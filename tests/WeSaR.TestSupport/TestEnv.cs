@@ -8,19 +8,15 @@ public static class TestEnv
     public static string RepoRoot { get; } = FindRepoRoot();
 
     /// <summary>
-    /// The real text the tests train on: $WESAR_TEST_CORPUS, else ../shared/data/tinyshakespeare.txt beside the
-    /// repository. Tests that need it fail with this message rather than pass without it.
+    /// The real text the tests train on: $WESAR_TEST_CORPUS if set, else the product's built-in corpus (the .NET
+    /// SDK's API documentation as text), written once per test process to a temp folder.
     /// </summary>
-    public static string Corpus
-    {
-        get
-        {
-            var path = Environment.GetEnvironmentVariable("WESAR_TEST_CORPUS")
-                       ?? Path.GetFullPath(Path.Combine(RepoRoot, "..", "shared", "data", "tinyshakespeare.txt"));
-            return File.Exists(path) ? path
-                : throw new FileNotFoundException($"test corpus not found at {path}; set WESAR_TEST_CORPUS to a text file");
-        }
-    }
+    public static string Corpus => corpus.Value;
+
+    static readonly Lazy<string> corpus = new(() =>
+        Environment.GetEnvironmentVariable("WESAR_TEST_CORPUS") is { Length: > 0 } path
+            ? File.Exists(path) ? path : throw new FileNotFoundException($"WESAR_TEST_CORPUS names no file: {path}")
+            : WeSaR.Training.Data.BuiltinCorpus.Materialize(Directory.CreateTempSubdirectory("wesar-test-corpus-").FullName));
 
     public static string TinyPreset => Path.Combine(RepoRoot, "hocon", "presets", "tiny.conf");
 

@@ -92,6 +92,11 @@ public sealed record SweepDefinition(SweepId Id, string Name, int MaxRestarts, I
 
     static void CheckData(string path)
     {
+        if (path == BuiltinCorpus.Name)
+        {
+            try { BuiltinCorpus.FindDocs(); return; }
+            catch (FileNotFoundException e) { throw new ConfigException([$"data.path: {e.Message}"]); }
+        }
         if (TokenFile.IsTokenFile(path)) return;
         try { DataPreparer.ExpandInputs([path]); }
         catch (Exception e) when (e is FileNotFoundException or ArgumentException) { throw new ConfigException([$"data.path: {e.Message}"]); }

@@ -104,6 +104,8 @@ public static class SweepCommand
         catch (Exception e) when (e is ConfigException or InvalidOperationException) { return GlobalOptions.Fail(e.Message); }
 
         if (contacts.Length > 0) return await ClusterSweep.Run(definition, definition?.Id ?? new SweepId(id!), settings, config, contacts, detach, workdir);
+        // Data that cannot serve a run is refused before the journal exists; a resumed sweep's runs are checked below.
+        if (definition is not null && PrepareData(definition.Runs, settings.SharedDirFor(workdir)) is { } bad) return GlobalOptions.Fail(bad);
         Logging.Start(workdir);
         await using var host = OrchestratorHost.Start(settings, config, workdir);
         try
@@ -113,7 +115,7 @@ public static class SweepCommand
             if (definition is null && known is null) return GlobalOptions.Fail($"no sweep '{sweepId}' in {workdir} (see `wesar sweep list`)");
             var initial = known ?? new SweepState(sweepId, definition!.Name, SweepPhase.New, definition.MaxRestarts,
                 [.. definition.Runs.Select(RunStatus.New)]);
-            if (PrepareData(initial, host.SharedDir) is { } problem) return GlobalOptions.Fail(problem);
+            if (PrepareData(initial.Runs.Where(r => !r.Ended).Select(r => r.Spec), host.SharedDir) is { } problem) return GlobalOptions.Fail(problem);
             IDisposable sweepLock;
             try { sweepLock = host.LockSweep(sweepId); }
             catch (InvalidOperationException e) { return GlobalOptions.Fail(e.Message); }
@@ -158,12 +160,12 @@ public static class SweepCommand
     }
 
     /// <summary>Tokenizes each distinct corpus once before trainers start, so concurrent runs never race on the cache.</summary>
-    static string? PrepareData(SweepState sweep, string workdir)
+    static string? PrepareData(IEnumerable<RunSpec> runs, string workdir)
     {
-        foreach (var data in sweep.Runs.Where(r => !r.Ended).Select(r => r.Spec.Settings([]).Data).Distinct())
+        foreach (var settings in runs.Select(r => r.Settings([])).DistinctBy(s => (s.Data, s.Model.BlockSize)))
         {
-            try { using var _ = DataSource.Open(data, workdir, Console.WriteLine); }
-            catch (Exception e) when (e is FileNotFoundException or ArgumentException or InvalidDataException) { return $"data.path: {e.Message}"; }
+            try { using var _ = DataSource.OpenFor(settings, workdir, Console.WriteLine); }
+            catch (ConfigException e) { return e.Message; }
         }
         return null;
     }

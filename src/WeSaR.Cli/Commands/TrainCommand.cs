@@ -35,11 +35,8 @@ public static class TrainCommand
         }
 
         TokenFile data;
-        try { data = DataSource.Open(settings.Data, workdir, Console.WriteLine); }
-        catch (Exception e) when (e is FileNotFoundException or ArgumentException or InvalidDataException)
-        {
-            return GlobalOptions.Fail($"data.path: {e.Message}");
-        }
+        try { data = DataSource.OpenFor(settings, workdir, Console.WriteLine); }
+        catch (ConfigException e) { return GlobalOptions.Fail(e.Message); }
 
         using (data)
         using (var cts = new CancellationTokenSource())

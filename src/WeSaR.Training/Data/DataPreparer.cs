@@ -22,6 +22,8 @@ public static class DataPreparer
         foreach (var f in files)
         {
             var bytes = File.ReadAllBytes(f);
+            if (LooksBinary(bytes))
+                throw new InvalidDataException($"{f} is not text (it has NUL bytes or invalid UTF-8): give text files, or a token file from `wesar data prepare`");
             if (tokens.Count > 0 && tokenizer.DocumentSeparator is { } sep) tokens.Add((ushort)sep);
             var before = tokens.Count;
             // Paragraph-sized pieces keep BPE memory bounded on big files; BPE never merges across a blank line anyway.
@@ -59,6 +61,15 @@ public static class DataPreparer
         }
         if (files.Count == 0) throw new ArgumentException("no input files given");
         return files.ToList();
+    }
+
+    static readonly UTF8Encoding StrictUtf8 = new(false, throwOnInvalidBytes: true);
+
+    static bool LooksBinary(byte[] bytes)
+    {
+        if (Array.IndexOf(bytes, (byte)0) >= 0) return true;
+        try { StrictUtf8.GetCharCount(bytes); return false; }
+        catch (DecoderFallbackException) { return true; }
     }
 
     static IEnumerable<string> Paragraphs(string text)
