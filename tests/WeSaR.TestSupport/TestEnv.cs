@@ -230,7 +230,11 @@ public static class FreePort
     }
 }
 
-/// <summary>Sweep files for tests: runs of a 2-layer model on the real corpus that take seconds each.</summary>
+/// <summary>
+/// Sweep files for tests: runs of a 2-layer model on the real corpus that take seconds each. Batches of 4 x 32 bytes
+/// of the built-in corpus reach 12 std above the mean loss by themselves, so the z-score rule is set to k = 20:
+/// poisoned batches (faults.poison-scale 50) are hundreds of std above, natural ones never fire it.
+/// </summary>
 public static class TestSweeps
 {
     /// <param name="grid">The body of sweep.grid, e.g. <c>run.seed = [1, 2]</c>.</param>
@@ -245,7 +249,7 @@ public static class TestSweeps
             train { steps = {{steps}}, batch-size = 4, eval-interval = {{steps / 2}}, eval-batches = 2, measure-interval = 0 }
             optim.warmup-steps = 5
             checkpoint { interval = 10, keep-last = 3 }
-            spike.z-score { window = 16, warmup = 16, k = 6 }
+            spike.z-score { window = 16, warmup = 16, k = 20 }
             {{extra}}
             """);
         return file;

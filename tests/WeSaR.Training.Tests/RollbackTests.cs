@@ -32,6 +32,16 @@ public sealed class RollbackTests : IDisposable
         Assert.Contains("after 3 rollback(s)", gaveUp.Failure);
     }
 
+    [Fact]
+    public void A_divergence_rolls_back_with_a_lower_learning_rate_and_ends_as_diverged()
+    {
+        var divergence = new SpikeSignal(31, DivergenceDetector.Rule, SpikeMetric.Loss, 7.5, 5.0, double.NaN, 6.25);
+        var settings = On(scale: 0.8) with { DivergenceLrScale = 0.5 };
+        Assert.Equal(new RollbackOrder(31, 30, 1, 0.4), RollbackPolicy.Decide(divergence, [10, 20, 30], 0, settings).Rollback);
+        Assert.Equal(0.8, RollbackPolicy.Decide(Spike(31), [10, 20, 30], 0, settings).Rollback!.LrScale);
+        Assert.StartsWith("diverged:", RollbackPolicy.Decide(divergence, [10, 20, 30], 3, settings).Failure);
+    }
+
     TrainSettings Settings(string runDir, params string[] extra) => TrainSettings.Load(TestEnv.TinyPreset, [
         $"data.path={TestEnv.Corpus}", $"run.dir={runDir}", "model.n-layer=2", "model.d-model=64", "model.block-size=32",
         "train.batch-size=4", "train.steps=40", "train.eval-interval=0", "train.eval-batches=2", "train.measure-interval=0",

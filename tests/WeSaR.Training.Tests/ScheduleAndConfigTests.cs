@@ -56,5 +56,5 @@ public class ScheduleAndConfigTests
 
     [Fact]
     public void A_missing_data_path_says_how_to_give_one() =>
-        Assert.Contains("--set data.path=", Assert.Throws<ConfigException>(() => TrainSettings.Load(null, [])).Message);
+        Assert.Contains("--set data.path=", Assert.Throws<ConfigException>(() => TrainSettings.Load(null, ["data.path="])).Message);
 }

@@ -60,8 +60,40 @@ public class SpikeDetectorTests
     {
         var z = new ZScoreSettings(true, SpikeMetric.Loss, 50, 6, 10);
         var q = new RatioSettings(true, SpikeMetric.Loss, 50, 1.5, 1, 10);
-        var watch = SpikeWatch.From(new SpikeSettings(true, z, q, new RollbackSettings(false, 0, false, 1, 0)));
+        var watch = SpikeWatch.From(new SpikeSettings(true, z, q, new DivergenceSettings(false, 8, 0.25), new RollbackSettings(false, 0, false, 1, 0)));
         var points = Noisy(30).Append(new StreamPoint(31, double.NaN, 1)).Append(new StreamPoint(32, 9, 1)).ToList();
         Assert.Equal(["non-finite", "z-score"], Run(watch, points).Select(h => h.Rule));
+    }
+
+    static DivergenceDetector Divergence() => new(new DivergenceSettings(true, Window: 8, Rise: 0.25));
+
+    [Fact]
+    public void Divergence_is_silent_on_a_noisy_falling_loss_from_step_1()
+    {
+        // Byte-level losses from ln(256) = 5.5 down to ~2 with per-step noise of +-0.3.
+        var points = Enumerable.Range(1, 400).Select(i => new StreamPoint(i, 2 + 3.5 * Math.Exp(-i / 60.0) + 0.3 * Math.Sin(i * 1.7), 1));
+        Assert.Empty(Run(Divergence(), points));
+    }
+
+    [Fact]
+    public void Divergence_leaves_a_single_step_spike_to_the_other_rules()
+    {
+        var points = Noisy(100).ToList();
+        points[60] = points[60] with { Loss = 150 };
+        Assert.Empty(Run(Divergence(), points));
+    }
+
+    [Fact]
+    public void Divergence_fires_in_the_first_steps_where_the_other_rules_still_warm_up()
+    {
+        // The shape of a natural blow-up at a too-high lr: falling to 5.0 by step 10, then climbing to 8.75 by step 35.
+        var loss = Enumerable.Range(1, 40).Select(i => i <= 10 ? 5.5 - 0.05 * i : 5.0 + 0.15 * (i - 10)).ToList();
+        var points = loss.Select((l, i) => new StreamPoint(i + 1, l, 1)).ToList();
+        var hit = Run(Divergence(), points).First();
+        Assert.Equal("divergence", hit.Rule);
+        Assert.InRange(hit.Step, 11, 35);
+        Assert.True(hit.Value > hit.Threshold && hit.Threshold == 1.25 * hit.Mean);
+        var z = new ZScoreDetector(new ZScoreSettings(true, SpikeMetric.Loss, 128, 6, 64));
+        Assert.Empty(Run(z, points));
     }
 }

@@ -20,7 +20,7 @@ public static class ReportCommand
             return HistoryAccess.With(HistoryAccess.Source(r), workdir, async host =>
             {
                 var state = await host.History.Load(new SweepId(sweepId));
-                if (state is null) return GlobalOptions.Fail($"no sweep '{sweepId}' in {workdir} (see `wesar sweep list`)");
+                if (state is null) return GlobalOptions.Fail(SweepCommand.NoSweep(sweepId, workdir));
                 var outDir = r.GetValue(output) ?? Path.Combine(workdir, "reports", sweepId);
                 var files = SweepReport.Write(state, await host.History.Events(state.Id), await host.History.Runs(state.Id), host.SharedDir, outDir);
                 foreach (var f in files) Console.WriteLine(f);

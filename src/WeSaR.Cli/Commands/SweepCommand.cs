@@ -106,13 +106,16 @@ public static class SweepCommand
         if (contacts.Length > 0) return await ClusterSweep.Run(definition, definition?.Id ?? new SweepId(id!), settings, config, contacts, detach, workdir);
         // Data that cannot serve a run is refused before the journal exists; a resumed sweep's runs are checked below.
         if (definition is not null && PrepareData(definition.Runs, settings.SharedDirFor(workdir)) is { } bad) return GlobalOptions.Fail(bad);
+        // A resume with no SQLite journal to read must not create one.
+        if (definition is null && settings.Journal.Provider == JournalProvider.Sqlite && !File.Exists(Path.Combine(workdir, settings.Journal.SqliteFile)))
+            return GlobalOptions.Fail(NoSweep(id!, workdir));
         Logging.Start(workdir);
         await using var host = OrchestratorHost.Start(settings, config, workdir);
         try
         {
             var sweepId = definition?.Id ?? new SweepId(id!);
             var known = await host.History.Load(sweepId);
-            if (definition is null && known is null) return GlobalOptions.Fail($"no sweep '{sweepId}' in {workdir} (see `wesar sweep list`)");
+            if (definition is null && known is null) return GlobalOptions.Fail(NoSweep(sweepId.Value, workdir));
             var initial = known ?? new SweepState(sweepId, definition!.Name, SweepPhase.New, definition.MaxRestarts,
                 [.. definition.Runs.Select(RunStatus.New)]);
             if (PrepareData(initial.Runs.Where(r => !r.Ended).Select(r => r.Spec), host.SharedDir) is { } problem) return GlobalOptions.Fail(problem);
@@ -159,6 +162,8 @@ public static class SweepCommand
         finally { Logging.Stop(); }
     }
 
+    internal static string NoSweep(string id, string workdir) => $"no sweep '{id}' in {workdir} (see `wesar sweep list`)";
+
     /// <summary>Tokenizes each distinct corpus once before trainers start, so concurrent runs never race on the cache.</summary>
     static string? PrepareData(IEnumerable<RunSpec> runs, string workdir)
     {
@@ -175,7 +180,7 @@ public static class SweepCommand
         return await HistoryAccess.With(source, workdir, async host =>
         {
             var state = await host.History.Load(new SweepId(id));
-            if (state is null) return GlobalOptions.Fail($"no sweep '{id}' in {workdir} (see `wesar sweep list`)");
+            if (state is null) return GlobalOptions.Fail(NoSweep(id, workdir));
             var view = View(state, host.SharedDir);
             if (json) Console.WriteLine(JsonSerializer.Serialize(view, JsonOut));
             else PrintTable(view);
@@ -206,7 +211,7 @@ public static class SweepCommand
             var keys = by.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
             if (keys.Length == 0) return GlobalOptions.Fail("--by needs at least one key");
             var runs = await host.History.Runs(new SweepId(id));
-            if (runs.Count == 0) return GlobalOptions.Fail($"no sweep '{id}' in {workdir} (see `wesar sweep list`)");
+            if (runs.Count == 0) return GlobalOptions.Fail(NoSweep(id, workdir));
             var cells = Comparison.Build(runs, keys);
             if (json) Tables.PrintJson(cells);
             else Tables.Comparison(keys, cells);

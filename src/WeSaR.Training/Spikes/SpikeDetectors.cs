@@ -81,6 +81,37 @@ public sealed class RatioDetector(RatioSettings s) : ISpikeDetector
     }
 }
 
+/// <summary>
+/// Early divergence: the median loss of the last <c>Window</c> steps (fewer at the start) rising above its best so far
+/// by the fraction <c>Rise</c>. It needs no warm-up, so a run that blows up in its first steps is caught; the median
+/// leaves single-step spikes to the other rules (a divergence is a rise that lasts). Once it fires, the best is
+/// reset to the current median, so a report-only run is told again only on a further rise.
+/// </summary>
+public sealed class DivergenceDetector(DivergenceSettings s) : ISpikeDetector
+{
+    public const string Rule = "divergence";
+    readonly Queue<double> recent = new();
+    double best = double.PositiveInfinity;
+
+    public SpikeSignal? Observe(StreamPoint p)
+    {
+        if (!double.IsFinite(p.Loss)) return null;
+        recent.Enqueue(p.Loss);
+        if (recent.Count > s.Window) recent.Dequeue();
+        var sorted = recent.Order().ToList();
+        var median = (sorted[(sorted.Count - 1) / 2] + sorted[sorted.Count / 2]) / 2;
+        var threshold = best * (1 + s.Rise);
+        if (median > threshold)
+        {
+            var signal = new SpikeSignal(p.Step, Rule, SpikeMetric.Loss, median, best, double.NaN, threshold);
+            best = median;
+            return signal;
+        }
+        best = Math.Min(best, median);
+        return null;
+    }
+}
+
 /// <summary>All configured detectors over one stream; reports the first that fires.</summary>
 public sealed class SpikeWatch(IReadOnlyList<ISpikeDetector> detectors) : ISpikeDetector
 {
@@ -90,6 +121,7 @@ public sealed class SpikeWatch(IReadOnlyList<ISpikeDetector> detectors) : ISpike
         if (s.NonFinite) list.Add(new NonFiniteDetector());
         if (s.ZScore.Enabled) list.Add(new ZScoreDetector(s.ZScore));
         if (s.Ratio.Enabled) list.Add(new RatioDetector(s.Ratio));
+        if (s.Divergence.Enabled) list.Add(new DivergenceDetector(s.Divergence));
         return new(list);
     }
 

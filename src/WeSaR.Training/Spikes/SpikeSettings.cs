@@ -9,11 +9,14 @@ public sealed record ZScoreSettings(bool Enabled, SpikeMetric Metric, int Window
 
 public sealed record RatioSettings(bool Enabled, SpikeMetric Metric, int Window, double Ratio, int Patience, int Warmup);
 
+public sealed record DivergenceSettings(bool Enabled, int Window, double Rise);
+
 /// <summary>spike.rollback.*: what a detected spike does to the run.</summary>
-public sealed record RollbackSettings(bool Enabled, long Margin, bool SkipData, double LrScale, int Max);
+/// <param name="DivergenceLrScale">Further multiplies the learning rate after a rollback for a divergence.</param>
+public sealed record RollbackSettings(bool Enabled, long Margin, bool SkipData, double LrScale, int Max, double DivergenceLrScale = 1.0);
 
 /// <summary>spike.*: the detectors to run over the loss and gradient-norm streams, and the rollback policy.</summary>
-public sealed record SpikeSettings(bool NonFinite, ZScoreSettings ZScore, RatioSettings Ratio, RollbackSettings Rollback)
+public sealed record SpikeSettings(bool NonFinite, ZScoreSettings ZScore, RatioSettings Ratio, DivergenceSettings Divergence, RollbackSettings Rollback)
 {
     static readonly Dictionary<string, SpikeMetric> Metrics = new() { ["loss"] = SpikeMetric.Loss, ["grad-norm"] = SpikeMetric.GradNorm };
 
@@ -23,9 +26,13 @@ public sealed record SpikeSettings(bool NonFinite, ZScoreSettings ZScore, RatioS
             r.Int("spike.z-score.window", 2), r.Double("spike.z-score.k", positive: true), r.Int("spike.z-score.warmup", 2));
         var q = new RatioSettings(r.Bool("spike.ratio.enabled"), r.OneOf("spike.ratio.metric", Metrics),
             r.Int("spike.ratio.window", 1), r.Double("spike.ratio.ratio", positive: true), r.Int("spike.ratio.patience", 1), r.Int("spike.ratio.warmup", 1));
+        var d = new DivergenceSettings(r.Bool("spike.divergence.enabled"), r.Int("spike.divergence.window", 1),
+            r.Double("spike.divergence.rise", positive: true));
         var b = new RollbackSettings(r.Bool("spike.rollback.enabled"), r.Long("spike.rollback.margin", 0),
-            r.Bool("spike.rollback.skip-data"), r.Double("spike.rollback.lr-scale", positive: true), r.Int("spike.rollback.max", 0));
-        if (b.LrScale > 1) r.Problem($"spike.rollback.lr-scale must be at most 1, got {b.LrScale}");
-        return new(r.Bool("spike.non-finite"), z, q, b);
+            r.Bool("spike.rollback.skip-data"), r.Double("spike.rollback.lr-scale", positive: true), r.Int("spike.rollback.max", 0),
+            r.Double("spike.rollback.divergence-lr-scale", positive: true));
+        foreach (var (key, scale) in new[] { ("lr-scale", b.LrScale), ("divergence-lr-scale", b.DivergenceLrScale) })
+            if (scale > 1) r.Problem($"spike.rollback.{key} must be at most 1, got {scale}");
+        return new(r.Bool("spike.non-finite"), z, q, d, b);
     }
 }
