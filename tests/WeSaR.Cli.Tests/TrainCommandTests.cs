@@ -1,3 +1,4 @@
+using System.Text.RegularExpressions;
 using System.Text.Json;
 using WeSaR.Training.Data;
 using WeSaR.Training.Loop;
@@ -127,6 +128,37 @@ public sealed class TrainCommandTests : IDisposable
         Assert.True(trend.Leaks, trend.ToString());
         Assert.Equal(500, trend.TensorGrowth);   // one tensor per step from step 500 to 1000
         Assert.True(trend.RssGrowthMb > 100, trend.ToString());   // 500 x 256 KiB = 125 MiB
+    }
+
+    [Fact]
+    public void A_run_that_diverges_by_itself_is_caught_early_and_recovers_at_a_lower_learning_rate()
+    {
+        // wesar(he) at lr 3e-2 on the tiny preset: nothing injected, the rate alone blows the loss up past ln 256.
+        string[] Diverging(string dir, params string[] extra) =>
+        [
+            "--workdir", work.Path, "train", "--config", TestEnv.TinyPreset, "--set", $"data.path={TestEnv.Corpus}", "--set", $"run.dir={dir}",
+            "--set", "init.scheme=wesar(he)", "--set", "optim.lr=3e-2", "--set", "train.steps=60", "--set", "optim.warmup-steps=20",
+            "--set", "checkpoint.interval=25", "--set", "train.eval-interval=0", "--set", "train.eval-batches=4", "--set", "run.threads=1",
+            .. extra.SelectMany(e => new[] { "--set", e }),
+        ];
+        var unguarded = Path.Combine(work.Path, "unguarded");
+        Ok(Wesar.Run(Diverging(unguarded, "spike.divergence.enabled=off", "train.stop-at=25")));
+        var wild = MetricsLog.Read(Path.Combine(unguarded, MetricsLog.FileName));
+        Assert.True(wild.Max(l => l.Loss) > 10, $"max loss {wild.Max(l => l.Loss):F2} without the divergence rule");
+        Assert.All(wild, l => Assert.Null(l.Spike));   // the default z-score and ratio rules see nothing this early
+
+        var guarded = Path.Combine(work.Path, "guarded");
+        var r = Ok(Wesar.Run(Diverging(guarded)));
+        var first = Regex.Match(r.Stdout, @"SPIKE at step (\d+): Loss [\d.]+ \(divergence");
+        Assert.True(first.Success, r.Stdout);
+        Assert.InRange(int.Parse(first.Groups[1].Value), 2, 20);
+        Assert.Contains("lr x0.5", r.Stdout);
+        var summary = JsonDocument.Parse(File.ReadAllText(Path.Combine(guarded, TrainingRun.SummaryFile))).RootElement;
+        Assert.True(summary.GetProperty("rollbacks").GetInt32() >= 1);
+        Assert.Equal(60, summary.GetProperty("step").GetInt64());
+        var kept = MetricsLog.Read(Path.Combine(guarded, MetricsLog.FileName));   // the history after the last rollback
+        Assert.True(kept.Max(l => l.Loss) < Math.Log(256) + 0.5, $"max loss {kept.Max(l => l.Loss):F2} after rolling back");
+        Assert.True(summary.GetProperty("val_loss").GetDouble() < 3.2, summary.ToString());
     }
 
     [Fact]

@@ -44,7 +44,9 @@ public sealed record SweepState(SweepId Id, string Name, SweepPhase Phase, int M
         RolledBack b => With(b.Run, r => r with
         {
             Rollbacks = r.Rollbacks + 1,
-            Resume = new ResumePoint(b.ToStep, b.ToManifestSha256, b.SkippedBatches, b.LrScale),
+            // Back to the point it already resumes from (no checkpoint since): the scales compound, as in the live run.
+            Resume = new ResumePoint(b.ToStep, b.ToManifestSha256, b.SkippedBatches,
+                b.LrScale * (r.Resume.Step == b.ToStep && r.Resume.ManifestSha256 == b.ToManifestSha256 ? r.Resume.LrScale : 1)),
         }),
         RunRestarted x => With(x.Run, r => r with { Restarts = r.Restarts + 1, Attempt = x.Attempt }),
         RunCompleted c => With(c.Run, r => r with { Phase = RunPhase.Completed, Result = c.Metrics }),

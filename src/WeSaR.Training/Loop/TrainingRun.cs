@@ -128,9 +128,12 @@ public sealed class TrainingRun(TrainSettings settings, string runDir)
                     if (decision.Rollback is { } order)
                     {
                         Pause(PausePoint.Rollback, order.FromStep, observer, ct);
+                        // The scale applies to the rate the run had at the spike, so repeated rollbacks to one
+                        // checkpoint keep lowering it (the checkpoint's own factor predates them).
+                        var factor = trainer.LrFactor * order.LrScale;
                         history = Restore(trainer, order.ToStep == 0 ? null : CheckpointStore.Load(StepFolder(store, order.ToStep)));
                         trainer.SkipBatches(order.SkipBatches);
-                        trainer.LrFactor *= order.LrScale;
+                        trainer.LrFactor = factor;
                         store.DeleteAfter(order.ToStep);
                         log.Dispose();
                         log = new MetricsLog(Path.Combine(runDir, MetricsLog.FileName), order.ToStep);
