@@ -51,7 +51,12 @@ public class HoconSyntaxTests
     }
 
     [Fact]
-    public void A_mismatched_close_reports_both_brackets() =>
+    public void A_close_that_skips_an_open_bracket_reports_only_that_bracket() =>
+        Assert.Equal([new SyntaxProblem(2, "'[' opened here is never closed")],
+            HoconSyntax.Check("sweep { name = s\n  grid { init.scheme = [he, small }\n}\nb = 1\n"));
+
+    [Fact]
+    public void A_close_that_matches_nothing_is_unexpected_and_the_open_bracket_is_still_reported() =>
         Assert.Equal([new SyntaxProblem(2, "unexpected ']'"), new SyntaxProblem(1, "'{' opened here is never closed")],
             HoconSyntax.Check("a = {\n  b = 1]\n"));
 

@@ -13,7 +13,7 @@ public readonly record struct SyntaxProblem(int Line, string Message);
 /// </summary>
 public static class HoconSyntax
 {
-    /// <summary>Every problem found, in the order of the text (unclosed brackets last, by the line they open on).</summary>
+    /// <summary>Every problem found, in the order found (brackets still open at the end last, by the line they open on).</summary>
     public static IReadOnlyList<SyntaxProblem> Check(string text)
     {
         var problems = new List<SyntaxProblem>();
@@ -104,15 +104,24 @@ public static class HoconSyntax
                     keyStart = -1;
                     break;
                 case '}' or ']':
-                    if (open.Count == 0 || open.Peek().Bracket != (c == '}' ? '{' : '['))
+                {
+                    var opener = c == '}' ? '{' : '[';
+                    if (!open.Any(o => o.Bracket == opener))
                     {
                         Problem(line, $"unexpected '{c}'");
                         break;
+                    }
+                    // It closes the nearest opener of its kind: what was opened inside that is never closed.
+                    while (open.Peek().Bracket != opener)
+                    {
+                        var (inner, at, _) = open.Pop();
+                        Opened(at, inner.ToString());
                     }
                     if (c == '}') EndOfValue();
                     open.Pop();
                     field = Field.Value;
                     break;
+                }
                 case ',':
                     if (InObject()) EndOfValue();
                     break;
@@ -131,12 +140,17 @@ public static class HoconSyntax
         return problems;
     }
 
-    /// <summary>Checks, then parses; every problem is reported as "source:line: what is wrong".</summary>
+    /// <summary>
+    /// Checks, then parses; every problem, Akka's parser's own included, comes as a <see cref="ConfigException"/>
+    /// saying "source:line: what is wrong" (one-line text, such as a --set value, gets no line number).
+    /// </summary>
     public static Akka.Configuration.Config Parse(string text, string source)
     {
         var problems = Check(text);
-        if (problems.Count > 0) throw new ConfigException(problems.Select(p => $"{source}:{p.Line}: {p.Message}").ToList());
-        return ConfigurationFactory.ParseString(text);
+        var where = text.Contains('\n') ? (Func<int, string>)(line => $"{source}:{line}") : _ => source;
+        if (problems.Count > 0) throw new ConfigException(problems.Select(p => $"{where(p.Line)}: {p.Message}").ToList());
+        try { return ConfigurationFactory.ParseString(text); }
+        catch (Exception e) when (e is ConfigurationException or FormatException) { throw new ConfigException([$"{source}: {e.Message}"]); }
     }
 
     enum Field { Key, Separated, Value }
