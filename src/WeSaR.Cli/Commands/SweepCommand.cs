@@ -198,11 +198,12 @@ public static class SweepCommand
         });
     }
 
-    static Task<int> Compare(string id, string by, bool json, JournalSource source, string workdir) =>
-        HistoryAccess.With(source, workdir, async host =>
+    static async Task<int> Compare(string id, string by, bool json, JournalSource source, string workdir)
+    {
+        var keys = by.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        if (Comparison.Problem(keys) is { } problem) return GlobalOptions.Fail(problem);
+        return await HistoryAccess.With(source, workdir, async host =>
         {
-            var keys = by.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
-            if (keys.Length == 0) return GlobalOptions.Fail("--by needs at least one key");
             var runs = await host.History.Runs(new SweepId(id));
             if (runs.Count == 0) return GlobalOptions.Fail($"no sweep '{id}' in {workdir} (see `wesar sweep list`)");
             var cells = Comparison.Build(runs, keys);
@@ -210,6 +211,7 @@ public static class SweepCommand
             else Tables.Comparison(keys, cells);
             return 0;
         });
+    }
 
     sealed record SweepListItem(string Id, string Name, string State, int Runs, int Completed, int Failed);
 
