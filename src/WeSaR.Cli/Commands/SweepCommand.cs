@@ -105,9 +105,10 @@ public static class SweepCommand
 
         if (contacts.Length > 0) return await ClusterSweep.Run(definition, definition?.Id ?? new SweepId(id!), settings, config, contacts, detach, workdir);
         Logging.Start(workdir);
-        await using var host = OrchestratorHost.Start(settings, config, workdir);
         try
         {
+            // Inside the try: the ActorSystem's shutdown still logs to the file.
+            await using var host = OrchestratorHost.Start(settings, config, workdir);
             var sweepId = definition?.Id ?? new SweepId(id!);
             var known = await host.History.Load(sweepId);
             if (definition is null && known is null) return GlobalOptions.Fail($"no sweep '{sweepId}' in {workdir} (see `wesar sweep list`)");
