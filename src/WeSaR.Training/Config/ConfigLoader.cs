@@ -62,7 +62,7 @@ public static partial class ConfigLoader
     public static string UnknownKey(string key, IEnumerable<string> known, string prefix = "")
     {
         var nearest = known.Select(k => (Key: k, Distance: EditDistance(key, k))).MinBy(x => x.Distance);
-        var hint = nearest.Key is not null && nearest.Distance <= Math.Max(2, key.Length / 4) ? $" (did you mean {prefix}{nearest.Key}?)" : "";
+        var hint = nearest.Key is not null && nearest.Distance <= Math.Max(1, key.Length / 4) ? $" (did you mean {prefix}{nearest.Key}?)" : "";
         return $"{prefix}{key}: unknown key{hint}";
     }
 
