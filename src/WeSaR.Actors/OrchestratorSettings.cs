@@ -87,9 +87,9 @@ public sealed record OrchestratorSettings(JournalSettings Journal, IReadOnlyList
     /// <summary>The folder run folders and prepared data live in, for a process whose work folder is <paramref name="workdir"/>.</summary>
     public string SharedDirFor(string workdir) => Path.GetFullPath(SharedDir.Length > 0 ? SharedDir : workdir);
 
-    public static OrchestratorSettings From(Akka.Configuration.Config config)
+    /// <summary>Reads and checks; throws <see cref="ConfigException"/> listing all problems, the reader's earlier ones first.</summary>
+    public static OrchestratorSettings From(ConfigReader r)
     {
-        var r = new ConfigReader(config);
         var threads = r.Int("orchestrator.slots.cpu-threads", 1);
         var cuda = r.StringList("orchestrator.slots.cuda");
         foreach (var c in cuda.Where(c => !System.Text.RegularExpressions.Regex.IsMatch(c, @"^cuda:\d+$")))

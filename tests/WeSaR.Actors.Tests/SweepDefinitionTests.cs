@@ -55,7 +55,7 @@ public sealed class SweepDefinitionTests : IDisposable
         var file = SweepHarness.Write(dir.Path, "bad", extra: "sweep.colour = red\noptim.lrr = 1", grid: "init.scheme = [he, \"nonsense\"], model.n-layerz = [1]");
         var e = Assert.Throws<ConfigException>(() => SweepDefinition.Load(file, [], 3));
         Assert.Contains(e.Problems, p => p.Contains("sweep.grid.model.n-layerz: unknown key"));
-        Assert.Contains(e.Problems, p => p.Contains("unknown key sweep.colour"));
+        Assert.Contains(e.Problems, p => p.Contains("sweep.colour: unknown key"));
 
         var schemes = SweepHarness.Write(dir.Path, "bad2", grid: "init.scheme = [he, \"nonsense\"]");
         var e2 = Assert.Throws<ConfigException>(() => SweepDefinition.Load(schemes, [], 3));

@@ -22,8 +22,8 @@ namespace WeSaR.Actors.Hosting;
 /// </summary>
 public sealed class OrchestratorHost : IAsyncDisposable
 {
-    public static Config Defaults { get; } = ConfigurationFactory.ParseString(ReadResource("orchestrator.conf"));
-    static readonly Config ClusterDefaults = ConfigurationFactory.ParseString(ReadResource("cluster.conf"));
+    public static Config Defaults { get; } = HoconSyntax.Parse(ReadResource("orchestrator.conf"), "orchestrator.conf");
+    static readonly Config ClusterDefaults = HoconSyntax.Parse(ReadResource("cluster.conf"), "cluster.conf");
 
     /// <summary>Where cluster clients send <see cref="SubmitSweep"/> and <see cref="QuerySweep"/>: the singleton's proxy on every node.</summary>
     public const string SweepsPath = "/user/sweeps";
@@ -59,8 +59,8 @@ public sealed class OrchestratorHost : IAsyncDisposable
     /// </summary>
     public static (OrchestratorSettings, Config) LoadConfig(string? file, IEnumerable<string> overrides, bool cluster = false)
     {
-        var config = ConfigLoader.Layer(cluster ? Defaults.WithFallback(ClusterDefaults) : Defaults, overrides, file is null ? [] : [file]);
-        return (OrchestratorSettings.From(config), config);
+        var layered = ConfigLoader.Layer(cluster ? Defaults.WithFallback(ClusterDefaults) : Defaults, overrides, file is null ? [] : [file]);
+        return (OrchestratorSettings.From(layered), layered.Config);
     }
 
     /// <summary>A process on its own: the journal, and this machine's slots once a sweep needs them.</summary>

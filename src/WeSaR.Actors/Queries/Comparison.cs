@@ -1,3 +1,5 @@
+using WeSaR.Training.Config;
+
 namespace WeSaR.Actors.Queries;
 
 /// <summary>One group of runs that share the compared keys: final validation loss over its completed runs, spikes over all.</summary>
@@ -10,6 +12,15 @@ public sealed record ComparisonCell(IReadOnlyList<string> Keys, int Runs, int Co
 /// </summary>
 public static class Comparison
 {
+    /// <summary>What is wrong with the keys of --by, or null: each must be a short name or a key of a run's config.</summary>
+    public static string? Problem(IReadOnlyList<string> by)
+    {
+        if (by.Count == 0) return "--by needs at least one key";
+        var known = RunRecord.ShortKeys.Concat(ConfigLoader.Leaves(ConfigLoader.Defaults.Root, "")).ToList();
+        var unknown = by.Where(k => !known.Contains(k)).Select(k => "--by " + ConfigLoader.UnknownKey(k, known)).ToList();
+        return unknown.Count > 0 ? string.Join("; ", unknown) : null;
+    }
+
     public static IReadOnlyList<ComparisonCell> Build(IEnumerable<RunRecord> runs, IReadOnlyList<string> by)
     {
         var groups = runs.GroupBy(r => string.Join("\u001f", by.Select(r.Key)))

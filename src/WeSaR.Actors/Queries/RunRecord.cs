@@ -16,7 +16,10 @@ public sealed record RunRecord(string Sweep, string Run, string Label, string Sc
     /// <summary>The run's whole config (canonical HOCON), for `runs show` and grouping by any key.</summary>
     [JsonIgnore] public string Config { get; init; } = "";
 
-    /// <summary>The value of a config key, with "scheme", "lr" and "seed" as short names.</summary>
+    /// <summary>Short names of the keys runs are most often compared by.</summary>
+    public static readonly IReadOnlyList<string> ShortKeys = ["scheme", "lr", "seed"];
+
+    /// <summary>The value of a config key, with <see cref="ShortKeys"/> as short names.</summary>
     public string Key(string name) => name switch
     {
         "scheme" => Scheme,

@@ -36,6 +36,8 @@ public sealed record RunSpec(RunId Id, string Label, string Config)
 public sealed record SweepDefinition(SweepId Id, string Name, int MaxRestarts, IReadOnlyList<RunSpec> Runs)
 {
     // Keys that name or place a run without changing what it computes.
+    static readonly string[] SweepKeys = ["sweep.name", "sweep.base", "sweep.max-restarts"];
+
     static readonly HashSet<string> NotIdentity = ["run.dir", "run.name", "run.device", "run.threads", "run.tensorboard", "train.stop-at"];
 
     /// <param name="overrides">--set key=value for every run; they win over the grid.</param>
@@ -43,9 +45,7 @@ public sealed record SweepDefinition(SweepId Id, string Name, int MaxRestarts, I
     public static SweepDefinition Load(string file, IEnumerable<string> overrides, int defaultMaxRestarts)
     {
         if (!File.Exists(file)) throw new ConfigException([$"sweep file not found: {file}"]);
-        Config raw;
-        try { raw = ConfigurationFactory.ParseString(File.ReadAllText(file)); }
-        catch (Exception e) when (e is ConfigurationException or FormatException) { throw new ConfigException([$"{file}: {e.Message}"]); }
+        var raw = HoconSyntax.Parse(File.ReadAllText(file), file);
         var problems = new List<string>();
         var name = raw.GetString("sweep.name", Path.GetFileNameWithoutExtension(file));
         if (!System.Text.RegularExpressions.Regex.IsMatch(name, "^[A-Za-z0-9._-]+$"))
@@ -55,14 +55,19 @@ public sealed record SweepDefinition(SweepId Id, string Name, int MaxRestarts, I
             files.Add(Path.GetFullPath(Path.Combine(Path.GetDirectoryName(Path.GetFullPath(file))!, b)));
         var grid = raw.HasPath("sweep.grid") ? raw.GetConfig("sweep.grid") : Config.Empty;
         var axes = grid.IsEmpty ? [] : ConfigLoader.Leaves(grid.Root, "").Select(k => (Key: k, Values: Values(grid, k))).ToList();
+        var trainKeys = ConfigLoader.Leaves(ConfigLoader.Defaults.Root, "").ToList();
         foreach (var (k, v) in axes)
         {
-            if (!ConfigLoader.Defaults.HasPath(k)) problems.Add($"{file}: sweep.grid.{k}: unknown key");
+            if (!ConfigLoader.Defaults.HasPath(k)) problems.Add($"{file}: {ConfigLoader.UnknownKey(k, trainKeys, "sweep.grid.")}");
             if (v.Count == 0) problems.Add($"{file}: sweep.grid.{k} must be a non-empty list");
         }
-        var known = new HashSet<string> { "sweep.name", "sweep.base", "sweep.max-restarts" };
-        problems.AddRange(ConfigLoader.Leaves(raw.Root, "").Where(k => k.StartsWith("sweep.", StringComparison.Ordinal)
-            && !k.StartsWith("sweep.grid.", StringComparison.Ordinal) && !known.Contains(k)).Select(k => $"{file}: unknown key {k}"));
+        var leaves = ConfigLoader.Leaves(raw.Root, "").ToList();
+        problems.AddRange(leaves.Where(k => k.StartsWith("sweep.", StringComparison.Ordinal) && !k.StartsWith("sweep.grid.", StringComparison.Ordinal)
+            && !SweepKeys.Contains(k)).Select(k => $"{file}: {ConfigLoader.UnknownKey(k, SweepKeys)}"));
+        // Every run shares the keys outside sweep.grid, so a list there is a grid axis in the wrong place.
+        problems.AddRange(leaves.Where(k => !k.StartsWith("sweep.", StringComparison.Ordinal) && raw.GetValue(k).IsArray()
+            && ConfigLoader.Defaults.HasPath(k) && !ConfigLoader.IsList(ConfigLoader.Defaults.GetValue(k)))
+            .Select(k => $"{file}: {k} is a list, and lists belong in sweep.grid: sweep.grid {{ {k} = [...] }}"));
         if (problems.Count > 0) throw new ConfigException(problems);
 
         var runs = new List<RunSpec>();
@@ -73,10 +78,10 @@ public sealed record SweepDefinition(SweepId Id, string Name, int MaxRestarts, I
             Config config;
             try
             {
-                config = ConfigLoader.Layer(ConfigLoader.Defaults, sets, files, k => k.StartsWith("sweep.", StringComparison.Ordinal));
-                var settings = TrainSettings.From(config);   // check every run before anything starts
+                var layered = ConfigLoader.Layer(ConfigLoader.Defaults, sets, files, k => k.StartsWith("sweep.", StringComparison.Ordinal));
+                var settings = TrainSettings.From(layered);   // check every run before anything starts
                 CheckData(settings.Data.Path);
-                config = ConfigurationFactory.ParseString($"data.path = {System.Text.Json.JsonSerializer.Serialize(AbsolutePaths(settings.Data.Path))}").WithFallback(config);
+                config = ConfigurationFactory.ParseString($"data.path = {System.Text.Json.JsonSerializer.Serialize(AbsolutePaths(settings.Data.Path))}").WithFallback(settings.Source);
             }
             catch (ConfigException e)
             {

@@ -81,7 +81,7 @@ public static class HistoryBench
     static List<ISweepEvent> Synthetic(SweepId sweep, int total)
     {
         const int runs = 100;
-        var config = ConfigLoader.Canonical(ConfigLoader.Load(null, ["data.path=corpus.txt"]));
+        var config = ConfigLoader.Canonical(ConfigLoader.Load(null, ["data.path=corpus.txt"]).Config);
         var specs = Enumerable.Range(1, runs).Select(i => new RunSpec(new RunId($"r{i:D4}"), $"seed={i}", config.Replace("run.seed = \"1337\"", $"run.seed = \"{i}\""))).ToList();
         var list = new List<ISweepEvent> { new SweepStarted(sweep, "bench", specs, 3, DateTime.UtcNow) };
         list.AddRange(specs.Select(s => new RunScheduled(sweep, s.Id)));

@@ -110,9 +110,10 @@ public static class SweepCommand
         if (definition is null && settings.Journal.Provider == JournalProvider.Sqlite && !File.Exists(Path.Combine(workdir, settings.Journal.SqliteFile)))
             return GlobalOptions.Fail(NoSweep(id!, workdir));
         Logging.Start(workdir);
-        await using var host = OrchestratorHost.Start(settings, config, workdir);
         try
         {
+            // Inside the try: the ActorSystem's shutdown still logs to the file.
+            await using var host = OrchestratorHost.Start(settings, config, workdir);
             var sweepId = definition?.Id ?? new SweepId(id!);
             var known = await host.History.Load(sweepId);
             if (definition is null && known is null) return GlobalOptions.Fail(NoSweep(sweepId.Value, workdir));
@@ -205,11 +206,12 @@ public static class SweepCommand
         });
     }
 
-    static Task<int> Compare(string id, string by, bool json, JournalSource source, string workdir) =>
-        HistoryAccess.With(source, workdir, async host =>
+    static async Task<int> Compare(string id, string by, bool json, JournalSource source, string workdir)
+    {
+        var keys = by.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        if (Comparison.Problem(keys) is { } problem) return GlobalOptions.Fail(problem);
+        return await HistoryAccess.With(source, workdir, async host =>
         {
-            var keys = by.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
-            if (keys.Length == 0) return GlobalOptions.Fail("--by needs at least one key");
             var runs = await host.History.Runs(new SweepId(id));
             if (runs.Count == 0) return GlobalOptions.Fail(NoSweep(id, workdir));
             var cells = Comparison.Build(runs, keys);
@@ -217,6 +219,7 @@ public static class SweepCommand
             else Tables.Comparison(keys, cells);
             return 0;
         });
+    }
 
     sealed record SweepListItem(string Id, string Name, string State, int Runs, int Completed, int Failed);
 

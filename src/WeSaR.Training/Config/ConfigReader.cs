@@ -2,9 +2,9 @@ using Akka.Configuration;
 
 namespace WeSaR.Training.Config;
 
-/// <summary>Bad configuration, with every problem found (so a user fixes them all in one go).</summary>
+/// <summary>Bad configuration, with every problem found (so a user fixes them all in one go), one line each.</summary>
 public sealed class ConfigException(IReadOnlyList<string> problems)
-    : Exception("invalid configuration:\n  " + string.Join("\n  ", problems))
+    : Exception("invalid configuration:" + (problems.Count == 1 ? " " : "\n  ") + string.Join("\n  ", problems))
 {
     public IReadOnlyList<string> Problems { get; } = problems;
 }
@@ -30,8 +30,9 @@ public sealed class ConfigReader(Akka.Configuration.Config config)
     public long Long(string path, long min = long.MinValue)
     {
         var v = Read(path, "an integer", () => config.GetLong(path), min);
-        if (v < min) Problem($"{path} must be at least {min}, got {v}");
-        return v;
+        if (v >= min) return v;
+        Problem($"{path} must be at least {min}, got {v}");
+        return min;   // so that what is derived from it (counts, ranges) stays valid until the problems are thrown
     }
 
     public int Int(string path, int min = int.MinValue) => (int)Math.Clamp(Long(path, min), int.MinValue, int.MaxValue);
@@ -66,7 +67,8 @@ public sealed class ConfigReader(Akka.Configuration.Config config)
             return fallback;
         }
         try { return read(); }
-        catch (Exception e) when (e is FormatException or ConfigurationException or InvalidCastException or OverflowException)
+        // A list or an empty value where one value belongs reads as null: ArgumentNullException.
+        catch (Exception e) when (e is FormatException or ConfigurationException or InvalidCastException or OverflowException or ArgumentNullException)
         {
             Problem($"{path} must be {what}, got '{config.GetValue(path)}'");
             return fallback;

@@ -93,12 +93,11 @@ public sealed record CheckpointSettings(long Interval, Retention Retention)
 public sealed record TrainSettings(RunSettings Run, DataSettings Data, ModelSettings Model, InitSettings Init,
     OptimSettings Optim, LoopSettings Train, CheckpointSettings Checkpoint, SpikeSettings Spike, FaultSettings Faults, Akka.Configuration.Config Source)
 {
-    /// <summary>Reads and checks every section; throws <see cref="ConfigException"/> listing all problems.</summary>
-    public static TrainSettings From(Akka.Configuration.Config config)
+    /// <summary>Reads and checks every section; throws <see cref="ConfigException"/> listing all problems, the reader's earlier ones first.</summary>
+    public static TrainSettings From(ConfigReader r)
     {
-        var r = new ConfigReader(config);
         var s = new TrainSettings(RunSettings.From(r), DataSettings.From(r), ModelSettings.From(r), InitSettings.From(r),
-            OptimSettings.From(r), LoopSettings.From(r), CheckpointSettings.From(r), SpikeSettings.From(r), FaultSettings.From(r), config);
+            OptimSettings.From(r), LoopSettings.From(r), CheckpointSettings.From(r), SpikeSettings.From(r), FaultSettings.From(r), r.Config);
         r.ThrowIfInvalid();
         return s;
     }

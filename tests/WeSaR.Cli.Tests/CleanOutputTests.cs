@@ -1,0 +1,92 @@
+using System.Text.Json;
+using System.Text.RegularExpressions;
+using WeSaR.TestSupport;
+
+namespace WeSaR.Cli.Tests;
+
+/// <summary>The read commands' stdout after a real sweep holds only their output: JSON that parses, every time.</summary>
+public sealed class CleanOutputTests : IClassFixture<CleanOutputTests.Sweep>
+{
+    /// <summary>One finished sweep of two short runs for the whole class.</summary>
+    public sealed class Sweep : IDisposable
+    {
+        public readonly TempDir Dir = TestEnv.NewTempDir();
+        public string Work => Path.Combine(Dir.Path, "work");
+        public readonly string Id, Run;
+
+        public Sweep()
+        {
+            var r = Wesar.Run("--workdir", Work, "sweep", "run", TestSweeps.Write(Dir.Path, "clean", "run.seed = [1, 2]", 6));
+            Assert.True(r.ExitCode == 0, r.Stdout + r.Stderr);
+            Id = Regex.Match(r.Stdout, @"^sweep (\S+):", RegexOptions.Multiline).Groups[1].Value;
+            Run = Regex.Match(r.Stdout, @"^([0-9a-f]{12}) ", RegexOptions.Multiline).Groups[1].Value;
+            Assert.DoesNotMatch(@"\[(DEBUG|INFO|WARNING|ERROR)\]", r.Stdout);
+        }
+
+        public void Dispose()
+        {
+            Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+            Dir.Dispose();
+        }
+    }
+
+    readonly Sweep s;
+
+    public CleanOutputTests(Sweep s) => this.s = s;
+
+    Wesar.Result Ok(params string[] args)
+    {
+        var r = Wesar.Run(["--workdir", s.Work, .. args]);
+        Assert.True(r.ExitCode == 0, $"exit {r.ExitCode}\n{r.Stdout}\n{r.Stderr}");
+        return r;
+    }
+
+    [Fact]
+    public void Sweep_status_json_parses_on_every_one_of_ten_calls()
+    {
+        for (var i = 0; i < 10; i++)
+        {
+            var json = JsonDocument.Parse(Ok("sweep", "status", s.Id, "--json").Stdout).RootElement;
+            Assert.Equal(s.Id, json.GetProperty("id").GetString());
+            Assert.All(json.GetProperty("runs").EnumerateArray(), r => Assert.Equal("completed", r.GetProperty("state").GetString()));
+        }
+    }
+
+    [Fact]
+    public void Runs_events_json_lines_parse_on_every_one_of_ten_calls()
+    {
+        for (var i = 0; i < 10; i++)
+        {
+            var lines = Ok("runs", "events", s.Run, "--json").Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+            Assert.Equal("RunCompleted", JsonDocument.Parse(lines[^1]).RootElement.GetProperty("type").GetString());
+            Assert.All(lines, l => JsonDocument.Parse(l));
+        }
+    }
+
+    [Fact]
+    public void Akkas_start_up_and_shutdown_lines_go_to_stderr()
+    {
+        // At DEBUG Akka's minimal logger always has something to say, before Serilog starts and after it stops.
+        var r = Ok("sweep", "status", s.Id, "--json", "--set", "akka.stdout-loglevel=DEBUG");
+        Assert.Equal(s.Id, JsonDocument.Parse(r.Stdout).RootElement.GetProperty("id").GetString());
+        Assert.Contains("[DEBUG]", r.Stderr);
+        Assert.Contains("Shutting down", r.Stderr);
+    }
+
+    [Theory]
+    [InlineData("foo", "--by foo: unknown key")]
+    [InlineData("scheme,seeds", "--by seeds: unknown key (did you mean seed?)")]
+    [InlineData("optim.lrr", "--by optim.lrr: unknown key (did you mean optim.lr?)")]
+    public void Compare_by_an_unknown_key_is_refused(string by, string message)
+    {
+        var r = Wesar.Run("--workdir", s.Work, "sweep", "compare", s.Id, "--by", by);
+        Assert.Equal(2, r.ExitCode);
+        Assert.Equal($"error: {message}", r.Stderr.Trim());
+        Assert.Equal("", r.Stdout);
+    }
+
+    [Fact]
+    public void Compare_by_a_config_key_groups_by_its_value() =>
+        Assert.Equal(["1", "2"], JsonDocument.Parse(Ok("sweep", "compare", s.Id, "--by", "run.seed", "--json").Stdout).RootElement
+            .EnumerateArray().Select(c => c.GetProperty("keys")[0].GetString()));
+}
