@@ -67,7 +67,7 @@ public sealed class BadInputTests : IDisposable
     public void An_unknown_key_no_longer_hides_the_other_problems()
     {
         var file = File("train.stepz = 3\ninit.scheme = bogus\noptim.lr = -1\n");
-        var problems = Refused("train", "--config", file, "--set", $"run.dir={RunDir}");
+        var problems = Refused("train", "--config", file, "--set", $"run.dir={RunDir}", "--set", "data.path=");
         Assert.Equal(4, problems.Count);
         Assert.Contains($"{file}: train.stepz: unknown key (did you mean train.steps?)", problems);
         Assert.Contains(problems, p => p.StartsWith("init.scheme: unknown init scheme 'bogus'"));

@@ -27,7 +27,7 @@ public class ConfigProblemTests
         using var dir = TestEnv.NewTempDir();
         var file = Path.Combine(dir.Path, "bad.conf");
         File.WriteAllText(file, "train.stepz = 3\ninit.scheme = bogus\n");
-        var e = Assert.Throws<ConfigException>(() => TrainSettings.Load(file, ["optim.lr=-1", "model.n-layerz=2"]));
+        var e = Assert.Throws<ConfigException>(() => TrainSettings.Load(file, ["optim.lr=-1", "model.n-layerz=2", "data.path="]));
         Assert.Equal(5, e.Problems.Count);
         Assert.Equal("--set model.n-layerz: unknown key (did you mean model.n-layer?)", e.Problems[0]);
         Assert.Equal($"{file}: train.stepz: unknown key (did you mean train.steps?)", e.Problems[1]);

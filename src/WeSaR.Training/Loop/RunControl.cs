@@ -33,24 +33,19 @@ public interface IRunControl
     void Committed(CheckpointInfo info);
 }
 
-/// <summary>Detection and the rollback rule in-process; the rollback count lives as long as the process.</summary>
+/// <summary>The spike policy in-process; the rollback count lives as long as the process.</summary>
 public sealed class LocalRunControl(SpikeSettings settings) : IRunControl
 {
-    SpikeWatch watch = SpikeWatch.From(settings);
-    int rollbacks;
+    readonly SpikePolicy policy = new(settings);
 
-    public void Reset(IReadOnlyList<StreamPoint> history)
-    {
-        watch = SpikeWatch.From(settings);
-        foreach (var p in history) watch.Observe(p);
-    }
+    public void Reset(IReadOnlyList<StreamPoint> history) => policy.Reset(history);
 
-    public SpikeSignal? Observe(StreamPoint point) => watch.Observe(point);
+    public SpikeSignal? Observe(StreamPoint point) => policy.Observe(point);
 
     public SpikeDecision Decide(SpikeSignal spike, IReadOnlyList<CheckpointInfo> checkpoints)
     {
-        var d = RollbackPolicy.Decide(spike, checkpoints.Select(c => c.Step).ToList(), rollbacks, settings.Rollback);
-        if (d.Rollback is not null) rollbacks++;
+        var d = policy.Decide(spike, checkpoints.Select(c => c.Step).ToList());
+        policy.Taken(d);
         return d;
     }
 
