@@ -114,15 +114,20 @@ public sealed class Gpt : nn.Module<Tensor, Tensor>
     /// <summary>idx (B, T) of token ids → logits (B, T, vocab).</summary>
     public override Tensor forward(Tensor idx)
     {
+        var x = drop.call(Embed(idx));
+        foreach (var block in h) x = block.call(x);
+        return lm_head.call(ln_f.call(x));
+    }
+
+    /// <summary>What the first block sees (before dropout): token embeddings, scaled or normalised as the scheme says, plus positions.</summary>
+    public Tensor Embed(Tensor idx)
+    {
         var t = idx.shape[1];
         if (t > Config.BlockSize) throw new ArgumentException($"sequence of {t} tokens exceeds block size {Config.BlockSize}");
         var x = wte.call(idx);
         if (embedScale is not null) x = x.mul(embedScale);
         x = x.add(wpe.narrow(0, 0, t), Scalars.One);
-        if (ln_e is not null) x = ln_e.call(x);
-        x = drop.call(x);
-        foreach (var block in h) x = block.call(x);
-        return lm_head.call(ln_f.call(x));
+        return ln_e is not null ? ln_e.call(x) : x;
     }
 
     /// <summary>Every gated matrix by its state-dict prefix (e.g. "h.3.mlp.down_proj"), in parameter order.</summary>

@@ -5,6 +5,4 @@ public sealed record GptConfig(int VocabSize, int BlockSize, int NLayer, int NHe
 {
     /// <summary>FFN hidden width: 4d, as in the paper's backbone.</summary>
     public int DHidden => 4 * DModel;
-
-    public int HeadDim => DModel / NHead;
 }

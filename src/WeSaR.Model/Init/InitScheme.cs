@@ -27,8 +27,6 @@ public sealed record InitScheme(string Name, Backbone Backbone, Reparam Reparam,
     /// <summary>alpha at step 0, so that alpha * W has the backbone's std.</summary>
     public double GateInit(MatrixSite site) => TargetStd(site) / Sigma;
 
-    public static IReadOnlyList<string> BackboneNames => Backbone.All.Keys.ToList();
-
     public static InitScheme Parse(string text, double sigma2 = DefaultSigma2)
     {
         if (!(sigma2 > 0)) throw new ArgumentException($"init.sigma2 must be positive, got {sigma2}");
