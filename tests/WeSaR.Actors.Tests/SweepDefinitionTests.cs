@@ -32,6 +32,14 @@ public sealed class SweepDefinitionTests : IDisposable
     }
 
     [Fact]
+    public void The_quickstart_sweep_trains_on_the_built_in_corpus_from_any_working_folder()
+    {
+        var d = SweepDefinition.Load(Path.Combine(TestEnv.RepoRoot, "hocon", "sweeps", "quickstart.conf"), [], 3);
+        Assert.Equal(4, d.Runs.Count);
+        Assert.All(d.Runs, r => Assert.Equal(WeSaR.Training.Data.BuiltinCorpus.Name, r.Settings([]).Data.Path));
+    }
+
+    [Fact]
     public void An_override_that_collapses_the_grid_schedules_each_distinct_run_once()
     {
         var file = SweepHarness.Write(dir.Path, "dup", grid: "init.scheme = [he, \"wesar(he)\"], optim.lr = [1e-3, 3e-3]");

@@ -25,6 +25,20 @@ public sealed class SweepCommandTests : IDisposable
     }
 
     [Fact]
+    public void The_readme_main_job_runs_with_nothing_but_the_repository()
+    {
+        // The README's command with fewer steps: the quickstart sweep on the built-in corpus, no --set data.path.
+        var r = Wesar.Run(Sweep("run", Path.Combine(TestEnv.RepoRoot, "hocon", "sweeps", "quickstart.conf"),
+            "--set", "train.steps=8", "--set", "train.eval-interval=4", "--set", "train.eval-batches=2", "--set", "checkpoint.interval=4"));
+        Assert.True(r.ExitCode == 0, r.Stdout + r.Stderr);
+        Assert.True(File.Exists(Path.Combine(Work, "data", "builtin.txt")));
+        var id = Regex.Match(r.Stdout, @"^sweep (quickstart-\w+): 4 run\(s\)", RegexOptions.Multiline).Groups[1].Value;
+        var done = Json(Wesar.Run(Sweep("status", id, "--json")));
+        Assert.Equal("completed", done.GetProperty("state").GetString());
+        Assert.All(done.GetProperty("runs").EnumerateArray(), run => Assert.Equal(8, run.GetProperty("step").GetInt64()));
+    }
+
+    [Fact]
     public void Ctrl_c_stops_every_run_at_a_committed_checkpoint_and_resume_finishes_the_sweep()
     {
         string id;

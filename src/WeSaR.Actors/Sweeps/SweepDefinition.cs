@@ -120,9 +120,10 @@ public sealed record SweepDefinition(SweepId Id, string Name, int MaxRestarts, I
     static string Label(List<(string Key, string Value)> point) =>
         point.Count == 0 ? "run" : string.Join(" ", point.Select(p => $"{p.Key[(p.Key.LastIndexOf('.') + 1)..]}={p.Value}"));
 
-    // Data paths are stored absolute so a resumed sweep finds its data from any working folder.
+    // Data paths are stored absolute so a resumed sweep finds its data from any working folder ("builtin" is no path).
     static string AbsolutePaths(string paths) =>
-        string.Join(",", paths.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries).Select(Path.GetFullPath));
+        string.Join(",", paths.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries)
+            .Select(p => p == BuiltinCorpus.Name ? p : Path.GetFullPath(p)));
 
     static string Hash(string text) => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(text)));
 }
