@@ -117,6 +117,7 @@ public static class SweepReport
         var kinds = m[0].Gate!.Keys.Select(Kind).Distinct().Order(StringComparer.Ordinal).ToList();
         var palette = new ScottPlot.Palettes.Category10();
         var all = new List<double>();
+        var ends = new List<(string Kind, double Y, Color Color)>();
         foreach (var (kind, i) in kinds.Select((k, i) => (k, i)))
         {
             // log10 on the axis: embedding gates are ~100x the others.
@@ -126,6 +127,20 @@ public static class SweepReport
             line.LineWidth = 2;
             line.MarkerSize = 5;
             all.AddRange(ys.Where(double.IsFinite));
+            ends.Add((kind, ys[^1], palette.GetColor(i)));
+        }
+        // Kinds whose gates end within ~2% of the next overlap: one label at the lines' end names them all.
+        var lastStep = m[^1].Step;
+        var groups = new List<List<(string Kind, double Y, Color Color)>>();
+        foreach (var e in ends.OrderBy(e => e.Y))
+            if (groups.Count > 0 && e.Y - groups[^1][^1].Y < 0.01) groups[^1].Add(e);
+            else groups.Add([e]);
+        foreach (var g in groups)
+        {
+            var t = plt.Add.Text(string.Join(", ", g.Select(e => e.Kind)), lastStep, g.First().Y);
+            t.LabelFontColor = g.First().Color;
+            t.LabelFontSize = 12;
+            t.LabelAlignment = Alignment.LowerRight;
         }
         var ticks = LogTicks(all.Min(), all.Max());
         plt.Axes.Left.SetTicks(ticks, ticks.Select(t => Math.Pow(10, t).ToString("G3", CultureInfo.InvariantCulture)).ToArray());
@@ -220,7 +235,7 @@ public static class SweepReport
 
         var cells = Comparison.Build(runs, ["scheme", "lr"]);
         var lrs = cells.Select(c => c.Keys[1]).Distinct().OrderBy(k => double.Parse(k, CultureInfo.InvariantCulture)).ToList();
-        h.Append("<h2>Comparison</h2><p>Final validation loss, mean ± std over completed runs (n); spikes per run. Best per learning rate in bold.</p>")
+        h.Append("<h2>Comparison</h2><p>Final validation loss, mean ± std over completed runs (n); spikes and rollbacks per run. Best per learning rate in bold.</p>")
          .Append("<table id=\"comparison\"><tr><th class=\"l\">scheme</th>");
         foreach (var lr in lrs) h.Append($"<th>lr={E(lr)}</th>");
         h.Append("</tr>\n");
@@ -231,7 +246,7 @@ public static class SweepReport
             {
                 var c = cells.FirstOrDefault(x => x.Keys[0] == scheme && x.Keys[1] == lr);
                 h.Append(c is null ? "<td>-</td>" : $"<td{(c.BestInColumn ? " class=\"best\"" : "")}>{Tables.Num(c.LossMean)}"
-                    + $"{(c.LossStd is { } s ? " ± " + Tables.Num(s) : "")} (n={c.Completed}) · spikes {c.SpikesMean:G3}</td>");
+                    + $"{(c.LossStd is { } s ? " ± " + Tables.Num(s) : "")} (n={c.Completed}) · spikes {c.SpikesMean:G3} · rollbacks {c.RollbacksMean:G3}</td>");
             }
             h.Append("</tr>\n");
         }
