@@ -14,6 +14,14 @@ public class ScheduleAndConfigTests
     public void Learning_rates_are_written_one_way(double lr, string text) => Assert.Equal(text, LrFormat.Of(lr));
 
     [Fact]
+    public void A_warmup_longer_than_the_run_is_warned_about()
+    {
+        TrainSettings At(string warmup) => TrainSettings.Load(null, ["train.steps=20", "optim.warmup-steps=" + warmup]);
+        Assert.Contains("optim.warmup-steps (21) is longer than train.steps (20)", Assert.Single(At("21").Warnings()));
+        Assert.Empty(At("20").Warnings());
+    }
+
+    [Fact]
     public void Measures_every_step_of_the_first_interval_then_every_interval()
     {
         Assert.Equal([1L, 2, 3, 4, 5, 10, 15, 20], Enumerable.Range(1, 22).Select(i => (long)i).Where(s => TrainingRun.Measures(s, 5)));
