@@ -7,7 +7,16 @@ public static class Program
 {
     // Ctrl-C and SIGTERM are the commands' own (a graceful stop with a checkpoint): System.CommandLine's handler
     // would block the signal until the command ends, so the commands' handlers might never run.
-    public static int Main(string[] args) => Root().Parse(args).Invoke(new InvocationConfiguration { ProcessTerminationTimeout = null });
+    // No command is bad input (2, like any usage error); the help says what to type.
+    public static int Main(string[] args)
+    {
+        if (args.Length == 0)
+        {
+            Root().Parse(["--help"]).Invoke();
+            return 2;
+        }
+        return Root().Parse(args).Invoke(new InvocationConfiguration { ProcessTerminationTimeout = null });
+    }
 
     /// <summary>The whole command tree (also what the deploy tests check deployment commands against).</summary>
     public static RootCommand Root() => new("wesar: GPT pre-training with WeSaR and baseline init schemes, with spike detection and exact resume.")

@@ -1,4 +1,5 @@
 using WeSaR.Model.Checkpoints;
+using WeSaR.Training.Config;
 using WeSaR.Training.Loop;
 using WeSaR.Training.Spikes;
 
@@ -20,7 +21,7 @@ public sealed class ProgressPrinter(long totalSteps) : IRunObserver
 
     public void Stepped(MetricsLine l, TimeSpan eta)
     {
-        var text = $"step {l.Step,6}/{totalSteps} | loss {l.Loss,7:F4} | grad {l.GradNorm,6:F3} | lr {l.Lr:E2} | " +
+        var text = $"step {l.Step,6}/{totalSteps} | loss {l.Loss,7:F4} | grad {l.GradNorm,6:F3} | lr {LrFormat.Of(l.Lr)} | " +
                    $"{l.TokensPerS,8:N0} tok/s | ETA {Format(eta)}";
         if (live) Console.Write("\r" + text.PadRight(Console.WindowWidth > 0 ? Math.Min(Console.WindowWidth - 1, 110) : 0));
         else if (l.Step % every == 0 || l.Step == totalSteps) Console.WriteLine(text);

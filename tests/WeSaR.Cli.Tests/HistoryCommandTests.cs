@@ -138,6 +138,13 @@ public sealed class HistoryCommandTests : IClassFixture<HistoryCommandTests.Swee
         foreach (var e in s.Events.OfType<RunCompleted>())
             Assert.Contains($"<td>{e.Metrics.ValLoss!.Value.ToString("F4", CultureInfo.InvariantCulture)}</td>", html);
         Assert.Equal(s.Events.OfType<SpikeDetected>().Count(), Regex.Matches(html, "SPIKE at step").Count);
+        // The comparison gives rollbacks per run of each cell (two seeds a cell): together they are the journal's.
+        var comparison = html[html.IndexOf("id=\"comparison\"", StringComparison.Ordinal)..];
+        comparison = comparison[..comparison.IndexOf("</table>", StringComparison.Ordinal)];
+        var perRun = Regex.Matches(comparison, @"rollbacks ([0-9.]+)<").Select(m => double.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture)).ToList();
+        Assert.Equal(2, perRun.Count);
+        Assert.NotEmpty(s.Events.OfType<RolledBack>());
+        Assert.Equal(s.Events.OfType<RolledBack>().Count(), perRun.Sum() * 2, 9);
     }
 
     [Fact]

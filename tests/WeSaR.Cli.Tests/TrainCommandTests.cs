@@ -66,7 +66,7 @@ public sealed class TrainCommandTests : IDisposable
             foreach (var key in new[] { "step", "loss", "grad_norm", "lr", "tokens_per_s" }) Assert.True(l.TryGetProperty(key, out _), key);
         });
         var measured = lines.Where(l => l.TryGetProperty("update_ratio", out _)).Select(l => l.GetProperty("step").GetInt64()).ToList();
-        Assert.Equal([5L, 10, 15, 20], measured);
+        Assert.Equal([1L, 2, 3, 4, 5, 10, 15, 20], measured);
         var gates = lines.First(l => l.TryGetProperty("gate", out _)).GetProperty("gate");
         Assert.Equal(4 * 6 + 2, gates.EnumerateObject().Count());
         Assert.True(File.Exists(Path.Combine(run, TrainingRun.SummaryFile)));

@@ -6,6 +6,28 @@ namespace WeSaR.Training.Tests;
 
 public class ScheduleAndConfigTests
 {
+    [Theory]
+    [InlineData(3e-3, "3e-3")]
+    [InlineData(6e-5, "6e-5")]
+    [InlineData(0.01, "1e-2")]
+    [InlineData(2.5e-4, "2.5e-4")]
+    public void Learning_rates_are_written_one_way(double lr, string text) => Assert.Equal(text, LrFormat.Of(lr));
+
+    [Fact]
+    public void A_warmup_longer_than_the_run_is_warned_about()
+    {
+        TrainSettings At(string warmup) => TrainSettings.Load(null, ["train.steps=20", "optim.warmup-steps=" + warmup]);
+        Assert.Contains("optim.warmup-steps (21) is longer than train.steps (20)", Assert.Single(At("21").Warnings()));
+        Assert.Empty(At("20").Warnings());
+    }
+
+    [Fact]
+    public void Measures_every_step_of_the_first_interval_then_every_interval()
+    {
+        Assert.Equal([1L, 2, 3, 4, 5, 10, 15, 20], Enumerable.Range(1, 22).Select(i => (long)i).Where(s => TrainingRun.Measures(s, 5)));
+        Assert.DoesNotContain(Enumerable.Range(1, 100), s => TrainingRun.Measures(s, 0));
+    }
+
     [Fact]
     public void Lr_warms_up_linearly_then_decays_by_cosine_to_the_floor()
     {

@@ -23,7 +23,7 @@ public sealed record RunRecord(string Sweep, string Run, string Label, string Sc
     public string Key(string name) => name switch
     {
         "scheme" => Scheme,
-        "lr" => Lr.ToString("G4", System.Globalization.CultureInfo.InvariantCulture),
+        "lr" => WeSaR.Training.Config.LrFormat.Of(Lr),
         "seed" => Seed.ToString(System.Globalization.CultureInfo.InvariantCulture),
         _ => Akka.Configuration.ConfigurationFactory.ParseString(Config).GetString(name, "?"),
     };

@@ -165,9 +165,13 @@ public static class SweepCommand
 
     internal static string NoSweep(string id, string workdir) => $"no sweep '{id}' in {workdir} (see `wesar sweep list`)";
 
-    /// <summary>Tokenizes each distinct corpus once before trainers start, so concurrent runs never race on the cache.</summary>
+    /// <summary>
+    /// Prints the runs' config warnings, then tokenizes each distinct corpus once before trainers start, so concurrent
+    /// runs never race on the cache.
+    /// </summary>
     static string? PrepareData(IEnumerable<RunSpec> runs, string workdir)
     {
+        foreach (var w in runs.SelectMany(r => r.Settings([]).Warnings()).Distinct()) Console.Error.WriteLine("warning: " + w);
         foreach (var settings in runs.Select(r => r.Settings([])).DistinctBy(s => (s.Data, s.Model.BlockSize)))
         {
             try { using var _ = DataSource.OpenFor(settings, workdir, Console.WriteLine); }

@@ -25,6 +25,7 @@ public static class TrainCommand
         try
         {
             settings = TrainSettings.Load(configFile, overrides);
+            foreach (var w in settings.Warnings()) Console.Error.WriteLine("warning: " + w);
             run = new TrainingRun(settings, RunDir(settings, workdir));
             run.CheckFolder(resume);
             Trainer.ResolveDevice(settings.Run.Device);

@@ -5,6 +5,7 @@ using ScottPlot;
 using WeSaR.Actors.Persistence;
 using WeSaR.Actors.Queries;
 using WeSaR.Actors.Sweeps;
+using WeSaR.Training.Config;
 using WeSaR.Training.Loop;
 
 namespace WeSaR.Cli.Reports;
@@ -26,8 +27,7 @@ public static class SweepReport
             var f = Path.Combine(r.Spec.Dir(sharedDir, sweep.Id), MetricsLog.FileName);
             return File.Exists(f) ? MetricsLog.Read(f) : [];
         });
-        var colors = new ScottPlot.Palettes.Category10();
-        var color = runs.Select((r, i) => (r.Run, c: colors.GetColor(i))).ToDictionary(x => x.Run, x => x.c);
+        var color = runs.ToDictionary(r => r.Run, r => SchemeColor(r.Scheme));
         var plots = new List<(string File, string Title)>
         {
             (Loss(runs, events, metrics, color, outDir), "Training loss per run (validation loss as dots); spikes marked ×, rolled-back spans shaded"),
@@ -58,6 +58,7 @@ public static class SweepReport
             {
                 var dots = plt.Add.ScatterPoints(val.Select(x => (double)x.Step).ToArray(), val.Select(x => x.ValLoss!.Value).ToArray(), color[r.Run]);
                 dots.MarkerSize = 8;
+                dots.LegendText = $"{r.Label} · validation loss";
             }
             normal.AddRange(m.Select(x => x.Loss).Where(double.IsFinite));
         }
@@ -93,14 +94,16 @@ public static class SweepReport
         {
             var m = metrics[r.Run].Where(x => x.UpdateRatio is { Count: > 0 }).ToList();
             if (m.Count == 0) continue;
-            foreach (var (kind, dashed) in new[] { ("down_proj", false), ("up_proj", true) })
+            // The legend does not draw dash patterns, so the roles also differ by marker shape, and are named.
+            foreach (var (kind, dashed, shape) in new[] { ("down_proj", false, MarkerShape.FilledCircle), ("up_proj", true, MarkerShape.OpenSquare) })
             {
                 var ys = m.Select(x => x.UpdateRatio!.Where(kv => kv.Key.EndsWith("mlp." + kind, StringComparison.Ordinal)).Select(kv => kv.Value).DefaultIfEmpty(double.NaN).Average()).ToArray();
                 var line = plt.Add.ScatterLine(m.Select(x => (double)x.Step).ToArray(), ys, color[r.Run]);
-                line.LegendText = $"{r.Label} · {(dashed ? "W_u" : "W_d")}";
+                line.LegendText = $"{r.Label} · {(dashed ? "W_u (up_proj, dashed, □)" : "W_d (down_proj, solid, ●)")}";
                 line.LinePattern = dashed ? LinePattern.Dashed : LinePattern.Solid;
                 line.LineWidth = 2;
-                line.MarkerSize = 5;
+                line.MarkerSize = 7;
+                line.MarkerShape = shape;
             }
         }
         Style(plt, "Update ratios of W_d vs W_u (cf. the WeSaR paper, Figure 1)", "step", "‖ΔW‖ / ‖W‖ per step");
@@ -113,6 +116,8 @@ public static class SweepReport
         var m = metrics.Where(x => x.Gate is { Count: > 0 }).ToList();
         var kinds = m[0].Gate!.Keys.Select(Kind).Distinct().Order(StringComparer.Ordinal).ToList();
         var palette = new ScottPlot.Palettes.Category10();
+        var all = new List<double>();
+        var ends = new List<(string Kind, double Y, Color Color)>();
         foreach (var (kind, i) in kinds.Select((k, i) => (k, i)))
         {
             // log10 on the axis: embedding gates are ~100x the others.
@@ -121,10 +126,51 @@ public static class SweepReport
             line.LegendText = kind;
             line.LineWidth = 2;
             line.MarkerSize = 5;
+            all.AddRange(ys.Where(double.IsFinite));
+            ends.Add((kind, ys[^1], palette.GetColor(i)));
         }
-        plt.Axes.Left.TickGenerator = new ScottPlot.TickGenerators.NumericAutomatic { LabelFormatter = y => Math.Pow(10, y).ToString("G3", CultureInfo.InvariantCulture) };
+        // Kinds whose gates end within ~2% of the next overlap: one label at the lines' end names them all.
+        var lastStep = m[^1].Step;
+        var groups = new List<List<(string Kind, double Y, Color Color)>>();
+        foreach (var e in ends.OrderBy(e => e.Y))
+            if (groups.Count > 0 && e.Y - groups[^1][^1].Y < 0.01) groups[^1].Add(e);
+            else groups.Add([e]);
+        foreach (var g in groups)
+        {
+            var t = plt.Add.Text(string.Join(", ", g.Select(e => e.Kind)), lastStep, g.First().Y);
+            t.LabelFontColor = g.First().Color;
+            t.LabelFontSize = 12;
+            t.LabelAlignment = Alignment.LowerRight;
+        }
+        var ticks = LogTicks(all.Min(), all.Max());
+        plt.Axes.Left.SetTicks(ticks, ticks.Select(t => Math.Pow(10, t).ToString("G3", CultureInfo.InvariantCulture)).ToArray());
         Style(plt, $"WeSaR gates α: {r.Label}", "step", "α (log scale)");
         return Save(plt, outDir, $"gates-{r.Run}.png");
+    }
+
+    /// <summary>Log10 positions of the 1-2-5 values spanning [lo, hi] (log10 units), so ticks read 0.1, 0.2, 0.5, 1, not 3.16.</summary>
+    public static double[] LogTicks(double lo, double hi)
+    {
+        var ticks = new List<double>();
+        for (var k = (int)Math.Floor(lo); k <= (int)Math.Ceiling(hi); k++)
+            ticks.AddRange(new[] { 1.0, 2, 5 }.Select(m => Math.Log10(m) + k).Where(t => t >= lo - 1e-9 && t <= hi + 1e-9));
+        // A narrow range may hold fewer than two: fall back to the enclosing powers of ten.
+        return ticks.Count >= 2 ? [.. ticks] : [Math.Floor(lo), Math.Ceiling(hi) == Math.Floor(lo) ? Math.Floor(lo) + 1 : Math.Ceiling(hi)];
+    }
+
+    // The backbones and their WeSaR forms, each with a colour of its own; other schemes share the last two.
+    static readonly string[] KnownSchemes = ["he", "wesar(he)", "small", "wesar(small)", "normal", "wesar(normal)", "megatron", "wesar(megatron)"];
+
+    /// <summary>
+    /// The colour of a scheme in every plot: keyed by its name, not its position in the sweep, so runs of one
+    /// scheme share it and it does not change from plot to plot or sweep to sweep.
+    /// </summary>
+    public static Color SchemeColor(string scheme)
+    {
+        var palette = new ScottPlot.Palettes.Category10();
+        var known = Array.IndexOf(KnownSchemes, scheme);
+        var spare = palette.Colors.Length - KnownSchemes.Length;
+        return palette.GetColor(known >= 0 ? known : KnownSchemes.Length + (int)(scheme.Aggregate(17u, (h, c) => unchecked(h * 31 + c)) % (uint)spare));
     }
 
     // "h.3.mlp.down_proj" → "mlp.down_proj"; "wte" stays.
@@ -133,23 +179,22 @@ public static class SweepReport
     static string FinalLossVsLr(IReadOnlyList<RunRecord> runs, string outDir)
     {
         var plt = new Plot();
-        var palette = new ScottPlot.Palettes.Category10();
         var cells = Comparison.Build(runs, ["scheme", "lr"]).Where(c => c.LossMean is not null).ToList();
-        foreach (var (scheme, i) in cells.Select(c => c.Keys[0]).Distinct().Select((s, i) => (s, i)))
+        foreach (var scheme in cells.Select(c => c.Keys[0]).Distinct())
         {
             var pts = cells.Where(c => c.Keys[0] == scheme).Select(c => (lr: double.Parse(c.Keys[1], CultureInfo.InvariantCulture), c.LossMean!.Value, std: c.LossStd ?? 0))
                 .OrderBy(p => p.lr).ToList();
             var xs = pts.Select(p => Math.Log10(p.lr)).ToArray();
-            var line = plt.Add.ScatterLine(xs, pts.Select(p => p.Value).ToArray(), palette.GetColor(i));
+            var line = plt.Add.ScatterLine(xs, pts.Select(p => p.Value).ToArray(), SchemeColor(scheme));
             line.LegendText = scheme;
             line.LineWidth = 2;
             line.MarkerSize = 9;
             var bars = plt.Add.ErrorBar(xs, pts.Select(p => p.Value).ToArray(), pts.Select(p => p.std).ToArray());
-            bars.Color = palette.GetColor(i);
+            bars.Color = SchemeColor(scheme);
         }
         // Ticks at the swept learning rates themselves.
         var lrs = cells.Select(c => double.Parse(c.Keys[1], CultureInfo.InvariantCulture)).Distinct().Order().ToArray();
-        plt.Axes.Bottom.SetTicks(lrs.Select(Math.Log10).ToArray(), lrs.Select(l => l.ToString("G3", CultureInfo.InvariantCulture)).ToArray());
+        plt.Axes.Bottom.SetTicks(lrs.Select(Math.Log10).ToArray(), lrs.Select(LrFormat.Of).ToArray());
         plt.Axes.Margins(0.1, 0.15);
         Style(plt, "Final validation loss vs learning rate", "learning rate (log scale)", "validation loss");
         return Save(plt, outDir, "final-loss-vs-lr.png");
@@ -190,7 +235,7 @@ public static class SweepReport
 
         var cells = Comparison.Build(runs, ["scheme", "lr"]);
         var lrs = cells.Select(c => c.Keys[1]).Distinct().OrderBy(k => double.Parse(k, CultureInfo.InvariantCulture)).ToList();
-        h.Append("<h2>Comparison</h2><p>Final validation loss, mean ± std over completed runs (n); spikes per run. Best per learning rate in bold.</p>")
+        h.Append("<h2>Comparison</h2><p>Final validation loss, mean ± std over completed runs (n); spikes and rollbacks per run. Best per learning rate in bold.</p>")
          .Append("<table id=\"comparison\"><tr><th class=\"l\">scheme</th>");
         foreach (var lr in lrs) h.Append($"<th>lr={E(lr)}</th>");
         h.Append("</tr>\n");
@@ -201,7 +246,7 @@ public static class SweepReport
             {
                 var c = cells.FirstOrDefault(x => x.Keys[0] == scheme && x.Keys[1] == lr);
                 h.Append(c is null ? "<td>-</td>" : $"<td{(c.BestInColumn ? " class=\"best\"" : "")}>{Tables.Num(c.LossMean)}"
-                    + $"{(c.LossStd is { } s ? " ± " + Tables.Num(s) : "")} (n={c.Completed}) · spikes {c.SpikesMean:G3}</td>");
+                    + $"{(c.LossStd is { } s ? " ± " + Tables.Num(s) : "")} (n={c.Completed}) · spikes {c.SpikesMean:G3} · rollbacks {c.RollbacksMean:G3}</td>");
             }
             h.Append("</tr>\n");
         }

@@ -93,6 +93,11 @@ public sealed record CheckpointSettings(long Interval, Retention Retention)
 public sealed record TrainSettings(RunSettings Run, DataSettings Data, ModelSettings Model, InitSettings Init,
     OptimSettings Optim, LoopSettings Train, CheckpointSettings Checkpoint, SpikeSettings Spike, FaultSettings Faults, Akka.Configuration.Config Source)
 {
+    /// <summary>Settings that are valid but probably not meant; the commands print them and go on.</summary>
+    public IReadOnlyList<string> Warnings() => Optim.WarmupSteps > Train.Steps
+        ? [$"optim.warmup-steps ({Optim.WarmupSteps}) is longer than train.steps ({Train.Steps}): the learning rate never reaches optim.lr"]
+        : [];
+
     /// <summary>Reads and checks every section; throws <see cref="ConfigException"/> listing all problems, the reader's earlier ones first.</summary>
     public static TrainSettings From(ConfigReader r)
     {

@@ -100,7 +100,7 @@ public sealed class TrainingRun(TrainSettings settings, string runDir)
                 if (ct.IsCancellationRequested) { interrupted = true; break; }
                 if (faults.ThrowAtStep == trainer.Step + 1 && attempt < faults.ThrowAttempts)
                     throw new InjectedFault($"injected fault at step {faults.ThrowAtStep} (attempt {attempt + 1} of {faults.ThrowAttempts} that throw)");
-                var measure = s.MeasureInterval > 0 && (trainer.Step + 1) % s.MeasureInterval == 0;
+                var measure = Measures(trainer.Step + 1, s.MeasureInterval);
                 stepTime.Restart();
                 var m = trainer.TrainStep(measure);
                 var seconds = stepTime.Elapsed.TotalSeconds;
@@ -181,6 +181,12 @@ public sealed class TrainingRun(TrainSettings settings, string runDir)
         File.WriteAllBytes(Path.Combine(runDir, SummaryFile), JsonSerializer.SerializeToUtf8Bytes(summary, Json));
         return summary;
     }
+
+    /// <summary>
+    /// Whether a step measures update ratios and gates: every step of the first interval (early blow-ups happen
+    /// there), then every <paramref name="interval"/>-th; never when the interval is 0.
+    /// </summary>
+    public static bool Measures(long step, long interval) => interval > 0 && (step <= interval || step % interval == 0);
 
     /// <summary>Puts the trainer at a checkpoint (null: the initialisation) and returns the detector history saved with it.</summary>
     static List<StreamPoint> Restore(Trainer trainer, Checkpoint? c)
