@@ -33,6 +33,15 @@ public sealed class MemoryTrendTests
     }
 
     [Fact]
+    public void Dense_early_measurements_do_not_pull_the_window_into_warm_up()
+    {
+        var dense = Enumerable.Range(1, 100).Select(s => Line(s, 300 + 9 * s, 182)).Concat(Run(_ => 1255, _ => 182).Skip(1)).ToList();
+        var trend = MemoryTrend.Of(dense);
+        Assert.Equal((1000L, 2000L), (trend.FromStep, trend.ToStep));
+        Assert.False(trend.Leaks, trend.ToString());
+    }
+
+    [Fact]
     public void Too_few_measured_lines_are_refused()
     {
         Assert.Throws<ArgumentException>(() => MemoryTrend.Of([Line(100, 1, 1), Line(200, 1, 1)]));

@@ -19,7 +19,9 @@ public sealed record MemoryTrend(long FromStep, long ToStep, long TensorGrowth, 
     {
         var measured = lines.Where(l => l.LiveTensors is not null).OrderBy(l => l.Step).ToList();
         if (measured.Count < 4) throw new ArgumentException($"need at least 4 measured steps, got {measured.Count}");
-        var late = measured.Skip((measured.Count - 1) / 2).ToList();
+        // By step, not by count: early training is measured every step, the rest every measure-interval.
+        var late = measured.Where(l => l.Step >= measured[^1].Step / 2).ToList();
+        if (late.Count < 2) throw new ArgumentException($"need at least 2 measured steps in the second half, got {late.Count}");
         var (x, y) = (late.Select(l => (double)l.Step).ToArray(), late.Select(l => l.RssMb).ToArray());
         var (mx, my) = (x.Average(), y.Average());
         var slope = x.Zip(y).Sum(p => (p.First - mx) * (p.Second - my)) / x.Sum(v => (v - mx) * (v - mx));
