@@ -104,7 +104,8 @@ public static class SweepCommand
         catch (Exception e) when (e is ConfigException or InvalidOperationException) { return GlobalOptions.Fail(e.Message); }
 
         if (contacts.Length > 0) return await ClusterSweep.Run(definition, definition?.Id ?? new SweepId(id!), settings, config, contacts, detach, workdir);
-        // Data that cannot serve a run is refused before the journal exists; a resumed sweep's runs are checked below.
+        // Data that cannot serve a run is refused before the journal exists; a resumed sweep's runs (known only from
+        // the journal) are checked below.
         if (definition is not null && PrepareData(definition.Runs, settings.SharedDirFor(workdir)) is { } bad) return GlobalOptions.Fail(bad);
         // A resume with no SQLite journal to read must not create one.
         if (definition is null && settings.Journal.Provider == JournalProvider.Sqlite && !File.Exists(Path.Combine(workdir, settings.Journal.SqliteFile)))
@@ -119,7 +120,8 @@ public static class SweepCommand
             if (definition is null && known is null) return GlobalOptions.Fail(NoSweep(sweepId.Value, workdir));
             var initial = known ?? new SweepState(sweepId, definition!.Name, SweepPhase.New, definition.MaxRestarts,
                 [.. definition.Runs.Select(RunStatus.New)]);
-            if (PrepareData(initial.Runs.Where(r => !r.Ended).Select(r => r.Spec), host.SharedDir) is { } problem) return GlobalOptions.Fail(problem);
+            if (definition is null && PrepareData(initial.Runs.Where(r => !r.Ended).Select(r => r.Spec), host.SharedDir) is { } problem)
+                return GlobalOptions.Fail(problem);
             IDisposable sweepLock;
             try { sweepLock = host.LockSweep(sweepId); }
             catch (InvalidOperationException e) { return GlobalOptions.Fail(e.Message); }
@@ -171,8 +173,9 @@ public static class SweepCommand
     /// </summary>
     static string? PrepareData(IEnumerable<RunSpec> runs, string workdir)
     {
-        foreach (var w in runs.SelectMany(r => r.Settings([]).Warnings()).Distinct()) Console.Error.WriteLine("warning: " + w);
-        foreach (var settings in runs.Select(r => r.Settings([])).DistinctBy(s => (s.Data, s.Model.BlockSize)))
+        var all = runs.Select(r => r.Settings([])).ToList();
+        foreach (var w in all.SelectMany(s => s.Warnings()).Distinct()) Console.Error.WriteLine("warning: " + w);
+        foreach (var settings in all.DistinctBy(s => (s.Data, s.Model.BlockSize)))
         {
             try { using var _ = DataSource.OpenFor(settings, workdir, Console.WriteLine); }
             catch (ConfigException e) { return e.Message; }
