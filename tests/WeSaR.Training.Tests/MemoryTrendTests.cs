@@ -27,9 +27,9 @@ public sealed class MemoryTrendTests
     [Fact]
     public void Steady_rss_growth_late_in_the_run_is_a_leak()
     {
-        var trend = MemoryTrend.Of(Run(s => 400 + 0.05 * s, _ => 182));   // 50 MiB over the second half
+        var trend = MemoryTrend.Of(Run(s => 400 + 0.1 * s, _ => 182));   // 100 MiB over the second half
         Assert.True(trend.Leaks, trend.ToString());
-        Assert.Equal(50, trend.RssGrowthMb, 1);
+        Assert.Equal(100, trend.RssGrowthMb, 1);
     }
 
     [Fact]

@@ -8,7 +8,7 @@ namespace WeSaR.Training.Loop;
 public sealed record MemoryTrend(long FromStep, long ToStep, long TensorGrowth, double RssGrowthMb, double RssMeanMb)
 {
     /// <summary>RSS may drift this much over the window (fraction of its mean, or this many MiB, whichever is larger).</summary>
-    public const double RssTolerance = 0.03, RssToleranceMb = 24;
+    public const double RssTolerance = 0.10, RssToleranceMb = 64;
 
     public bool Leaks => TensorGrowth != 0 || RssGrowthMb > Math.Max(RssTolerance * RssMeanMb, RssToleranceMb);
 
