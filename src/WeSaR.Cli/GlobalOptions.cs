@@ -1,4 +1,5 @@
 using System.CommandLine;
+using System.Runtime.InteropServices;
 
 namespace WeSaR.Cli;
 
@@ -22,19 +23,25 @@ public static class GlobalOptions
 
     /// <summary>
     /// The first Ctrl-C runs <paramref name="stop"/> (a graceful stop) after saying <paramref name="message"/>; a
-    /// second one kills the process as usual. Returns whether Ctrl-C was pressed.
+    /// second one kills the process as usual. With <paramref name="sigterm"/>, SIGTERM (what `kill`, systemd and
+    /// schedulers send) is the first Ctrl-C too. Returns whether the stop was asked for.
     /// </summary>
-    public static Func<bool> OnCtrlC(string message, Action stop)
+    public static Func<bool> OnCtrlC(string message, Action stop, bool sigterm = false)
     {
         var pressed = false;
-        Console.CancelKeyPress += (_, e) =>
+        bool First(string signal)
         {
-            if (pressed) return;
-            e.Cancel = true;
+            if (pressed) return false;
             pressed = true;
-            Console.Error.WriteLine($"\n{message}; Ctrl-C again to abort");
+            Console.Error.WriteLine($"\n{signal}: {message}; Ctrl-C again to abort");
             stop();
-        };
+            return true;
+        }
+        Console.CancelKeyPress += (_, e) => e.Cancel = First("Ctrl-C") || e.Cancel;
+        if (sigterm) Registrations.Add(PosixSignalRegistration.Create(PosixSignal.SIGTERM, c => c.Cancel = First("SIGTERM")));
         return () => pressed;
     }
+
+    // A registration stops handling its signal when collected.
+    static readonly List<PosixSignalRegistration> Registrations = [];
 }

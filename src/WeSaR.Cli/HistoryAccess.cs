@@ -1,6 +1,7 @@
 using System.CommandLine;
 using WeSaR.Actors;
 using WeSaR.Actors.Hosting;
+using WeSaR.Actors.Persistence;
 using WeSaR.Actors.Queries;
 using WeSaR.Training.Config;
 
@@ -29,9 +30,19 @@ public static class HistoryAccess
         catch (ConfigException e) { return GlobalOptions.Fail(e.Message); }
         if (settings.Journal.Provider == JournalProvider.Sqlite && !File.Exists(Path.Combine(workdir, settings.Journal.SqliteFile)))
             return GlobalOptions.Fail($"no journal in {workdir}: run a sweep first (wesar --workdir {workdir} sweep run <file>)");
-        // Reads only: keep Akka's own logging quiet on the console.
-        await using var host = OrchestratorHost.Start(settings, config.WithFallback(Akka.Configuration.ConfigurationFactory.ParseString("akka.loglevel = WARNING")), workdir);
-        return await body(host);
+        if (OrchestratorHost.JournalProblem(settings, workdir, readOnly: true) is { } problem) return GlobalOptions.Fail(problem, GlobalOptions.Failed);
+        try
+        {
+            // Reads only: keep Akka's own logging quiet on the console.
+            await using var host = OrchestratorHost.Start(settings, config.WithFallback(Akka.Configuration.ConfigurationFactory.ParseString("akka.loglevel = WARNING")),
+                workdir, readOnly: true);
+            return await body(host);
+        }
+        // Damage the integrity check did not reach, or a server gone since: the same line, no stack trace.
+        catch (Exception e) when (JournalAccess.Describe(e) is { } cause)
+        {
+            return GlobalOptions.Fail(JournalAccess.Unreadable(OrchestratorHost.JournalName(settings, workdir), cause), GlobalOptions.Failed);
+        }
     }
 
     /// <summary>Finds a run by "sweep/run", a run id or a unique prefix of either.</summary>

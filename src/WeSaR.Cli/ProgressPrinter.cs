@@ -52,5 +52,5 @@ public sealed class ProgressPrinter(long totalSteps) : IRunObserver
         Console.WriteLine(text);
     }
 
-    static string Format(TimeSpan t) => t.TotalHours >= 1 ? $"{(int)t.TotalHours}h{t.Minutes:D2}m" : $"{t.Minutes}m{t.Seconds:D2}s";
+    static string Format(TimeSpan t) => Tables.Duration(t.TotalSeconds);
 }

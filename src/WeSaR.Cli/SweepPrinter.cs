@@ -5,17 +5,20 @@ using WeSaR.Actors.Sweeps;
 namespace WeSaR.Cli;
 
 /// <summary>
-/// Live sweep progress, one line per run (step, loss, spikes, rollbacks, state). On a terminal the lines are
-/// redrawn in place twice a second with notes scrolling above them; when output is redirected, each run gets a
-/// line about every tenth of its steps and on every change of state.
+/// Live sweep progress, one line per run ("run k/N", step, loss, validation loss, tokens/s, ETA, spikes,
+/// rollbacks, state) and the sweep's own ETA. On a terminal the lines are redrawn in place twice a second with notes
+/// scrolling above them and the sweep line below; when output is redirected, each run gets a line about every tenth
+/// of its steps and on every change of state, followed by the sweep line.
 /// </summary>
 public sealed class SweepPrinter : ReceiveActor, IWithTimers
 {
-    sealed class Row(string label)
+    sealed class Row(string label, int index, long total)
     {
-        public string Label = label;
-        public long Step, Total;
-        public double? Loss, ValLoss;
+        public readonly string Label = label;
+        public readonly int Index = index;
+        public long Step, Total = total;
+        public double? Loss, ValLoss, TokensPerS;
+        public TimeSpan? Eta;
         public RunStatus? Status;
         public long Printed = -1;
     }
@@ -23,24 +26,28 @@ public sealed class SweepPrinter : ReceiveActor, IWithTimers
     readonly bool live = !Console.IsOutputRedirected;
     readonly Dictionary<RunId, Row> rows;
     readonly List<string> notes = [];
+    readonly int slots;
     int drawn;
 
     public ITimerScheduler Timers { get; set; } = null!;
 
-    public static Props Props(SweepState initial) => Akka.Actor.Props.Create(() => new SweepPrinter(initial));
+    /// <param name="slots">Training slots the runs share (for the sweep's ETA).</param>
+    public static Props Props(SweepState initial, int slots) => Akka.Actor.Props.Create(() => new SweepPrinter(initial, slots));
 
-    public SweepPrinter(SweepState initial)
+    public SweepPrinter(SweepState initial, int slots)
     {
-        rows = initial.Runs.ToDictionary(r => r.Id, r => new Row(r.Spec.Label) { Status = r, Step = r.Resume.Step });
+        this.slots = slots;
+        rows = initial.Runs.Select((r, i) => (r, i)).ToDictionary(x => x.r.Id,
+            x => new Row(x.r.Spec.Label, x.i + 1, x.r.Spec.Settings([]).Train.Steps) { Status = x.r, Step = x.r.Result?.Step ?? x.r.Resume.Step });
         Receive<RunProgress>(p =>
         {
             if (!rows.TryGetValue(p.Run, out var row)) return;
-            (row.Step, row.Total, row.Loss) = (p.Line.Step, p.TotalSteps, p.Line.Loss);
+            (row.Step, row.Total, row.Loss, row.TokensPerS, row.Eta) = (p.Line.Step, p.TotalSteps, p.Line.Loss, p.Line.TokensPerS, p.Eta);
             row.ValLoss = p.Line.ValLoss ?? row.ValLoss;
             if (!live && TenthDue(row.Printed < 0 ? null : row.Printed, p.Line.Step, p.TotalSteps))
             {
                 row.Printed = p.Line.Step;
-                Console.WriteLine(Line(row));
+                Console.WriteLine(Line(row) + (SweepRemaining() is { } e ? $" | sweep ETA ~{Tables.Duration(e.TotalSeconds)}" : ""));
             }
         });
         Receive<RunNote>(n => Note(rows.TryGetValue(n.Run, out var r) ? $"[{r.Label}] {n.Text}" : n.Text));
@@ -49,8 +56,12 @@ public sealed class SweepPrinter : ReceiveActor, IWithTimers
             if (!rows.TryGetValue(c.Run.Id, out var row)) return;
             var before = row.Status;
             row.Status = c.Run;
+            if (c.Run.Ended) row.Eta = null;
             if (before?.Phase != c.Run.Phase || before.Restarts != c.Run.Restarts)
+            {
                 Note(Line(row) + (c.Run.Failure is { } f ? $" ({f})" : ""));
+                if (!live) Console.WriteLine(SweepLine());
+            }
         });
         Receive<Redraw>(_ => Draw());
     }
@@ -81,7 +92,8 @@ public sealed class SweepPrinter : ReceiveActor, IWithTimers
         foreach (var n in notes) Console.Write("\x1b[2K" + n + "\n");
         notes.Clear();
         foreach (var row in rows.Values) Console.Write("\x1b[2K" + Truncate(Line(row), w) + "\n");
-        drawn = rows.Count;
+        Console.Write("\x1b[2K" + Truncate(SweepLine(), w) + "\n");
+        drawn = rows.Count + 1;
     }
 
     /// <summary>Whether a progress line is due: the first, then about every tenth of the steps, and the last.</summary>
@@ -90,13 +102,28 @@ public sealed class SweepPrinter : ReceiveActor, IWithTimers
 
     static string Truncate(string s, int w) => s.Length <= w ? s : s[..w];
 
-    static string Line(Row r)
+    string Line(Row r)
     {
         var s = r.Status;
         var state = s?.Phase.ToString().ToLowerInvariant() ?? "pending";
         var loss = r.Loss is { } l ? $"loss {l,7:F4}" : "loss    -   ";
         var val = r.ValLoss is { } v ? $" val {v:F4}" : "";
-        return $"{r.Label,-32} step {r.Step,6}/{(r.Total > 0 ? r.Total.ToString() : "?"),-6} {loss}{val} | spikes {s?.Spikes ?? 0} rollbacks {s?.Rollbacks ?? 0} restarts {s?.Restarts ?? 0} | {state}";
+        var speed = r.TokensPerS is { } t && !(s?.Ended ?? false) ? $" | {t,7:N0} tok/s ETA {Tables.Duration(r.Eta?.TotalSeconds)}" : "";
+        var k = $"run {r.Index}/{rows.Count}";
+        return $"{k,-9} {r.Label,-32} step {r.Step,6}/{r.Total,-6} {loss}{val}{speed} | spikes {s?.Spikes ?? 0} rollbacks {s?.Rollbacks ?? 0} restarts {s?.Restarts ?? 0} | {state}";
+    }
+
+    TimeSpan? SweepRemaining() =>
+        SweepEta.Of([.. rows.Values.Where(r => !(r.Status?.Ended ?? false)).Select(r => new SweepEta.RunLeft(r.Total - r.Step, r.Eta))], slots);
+
+    /// <summary>"sweep: 2 of 6 runs ended, 2 running · ETA ~5m30s".</summary>
+    string SweepLine()
+    {
+        var ended = rows.Values.Count(r => r.Status?.Ended ?? false);
+        var running = rows.Values.Count(r => r.Status?.Phase == RunPhase.Running);
+        var eta = SweepRemaining();
+        return $"sweep: {ended} of {rows.Count} run(s) ended, {running} running"
+               + (ended == rows.Count ? "" : $" · ETA {(eta is { } e ? "~" + Tables.Duration(e.TotalSeconds) : "after the first steps")}");
     }
 
     sealed record Redraw

@@ -42,7 +42,7 @@ public sealed class OrchestratorHost : IAsyncDisposable
     {
         (System, Settings, Workdir) = (system, settings, workdir);
         SharedDir = settings.SharedDirFor(workdir);
-        history = new Lazy<SweepHistory>(() => new SweepHistory(system));
+        history = new Lazy<SweepHistory>(() => new SweepHistory(system, settings.AskTimeout, SharedDir));
         placement = new Lazy<IActorRef>(() => system.ActorOf(Placement.Placement.Props(CreateSlots(Environment.MachineName)), "placement"));
     }
 
@@ -63,11 +63,14 @@ public sealed class OrchestratorHost : IAsyncDisposable
         return (OrchestratorSettings.From(layered), layered.Config);
     }
 
-    /// <summary>A process on its own: the journal, and this machine's slots once a sweep needs them.</summary>
-    public static OrchestratorHost Start(OrchestratorSettings settings, Config config, string workdir)
+    /// <summary>
+    /// A process on its own: the journal, and this machine's slots once a sweep needs them. <paramref name="readOnly"/>
+    /// (status, runs, report) opens a SQLite journal read-only and creates no table.
+    /// </summary>
+    public static OrchestratorHost Start(OrchestratorSettings settings, Config config, string workdir, bool readOnly = false)
     {
         workdir = Path.GetFullPath(workdir);
-        var system = ActorSystem.Create(ClusterSettings.SystemName, SystemConfig(settings, config, workdir));
+        var system = ActorSystem.Create(ClusterSettings.SystemName, SystemConfig(settings, config, workdir, readOnly));
         return new OrchestratorHost(system, settings, workdir);
     }
 
@@ -145,18 +148,45 @@ public sealed class OrchestratorHost : IAsyncDisposable
     }
 
     /// <summary>The ActorSystem's configuration: <paramref name="config"/> with the journal's connection filled in.</summary>
-    public static Config SystemConfig(OrchestratorSettings settings, Config config, string workdir)
+    public static Config SystemConfig(OrchestratorSettings settings, Config config, string workdir, bool readOnly = false)
     {
-        Directory.CreateDirectory(workdir);
-        var (connection, provider) = settings.Journal.Provider switch
-        {
-            JournalProvider.Sqlite => (SqliteJournal(Path.Combine(workdir, settings.Journal.SqliteFile)), "SQLite.MS"),
-            _ => (settings.Journal.PostgreSql, "PostgreSQL.15"),
-        };
+        if (!readOnly) Directory.CreateDirectory(workdir);
+        var (connection, provider) = Journal(settings, workdir, readOnly);
         var journal = ConfigurationFactory.ParseString(string.Join("\n",
             from section in new[] { "akka.persistence.journal.sql", "akka.persistence.query.journal.sql", "akka.persistence.snapshot-store.sql" }
-            select $"{section} {{ connection-string = {Quote(connection)}, provider-name = {Quote(provider)} }}"));
+            select $"{section} {{ connection-string = {Quote(connection)}, provider-name = {Quote(provider)}"
+                   + (readOnly && section != "akka.persistence.query.journal.sql" ? ", auto-initialize = off }" : " }")));
         return journal.WithFallback(config);
+    }
+
+    /// <summary>Why the journal cannot be opened (a damaged file, a refused login, no server), or null.</summary>
+    public static string? JournalProblem(OrchestratorSettings settings, string workdir, bool readOnly)
+    {
+        var where = JournalName(settings, workdir);
+        try { return JournalAccess.Problem(settings.Journal.Provider, Journal(settings, workdir, readOnly).Connection, where); }
+        catch (Exception e) when (JournalAccess.Describe(e) is { } cause) { return JournalAccess.Unreadable(where, cause); }
+    }
+
+    /// <summary>The journal as messages name it: the SQLite file, or the PostgreSQL server and database (never the password).</summary>
+    public static string JournalName(OrchestratorSettings settings, string workdir) => settings.Journal.Provider == JournalProvider.Sqlite
+        ? Path.GetFullPath(Path.Combine(workdir, settings.Journal.SqliteFile))
+        : "at PostgreSQL " + PostgresServer(settings.Journal.PostgreSql);
+
+    static (string Connection, string Provider) Journal(OrchestratorSettings settings, string workdir, bool readOnly) => settings.Journal.Provider switch
+    {
+        JournalProvider.Sqlite => (JournalAccess.Sqlite(Path.Combine(workdir, settings.Journal.SqliteFile), readOnly), "SQLite.MS"),
+        _ => (settings.Journal.PostgreSql, "PostgreSQL.15"),
+    };
+
+    // Host, port and database of a connection string, never its password.
+    static string PostgresServer(string connection)
+    {
+        try
+        {
+            var b = new Npgsql.NpgsqlConnectionStringBuilder(connection);
+            return $"{b.Host}:{b.Port}/{b.Database}";
+        }
+        catch (ArgumentException) { return "connection string not understood"; }
     }
 
     /// <summary>The coordinator of one sweep (created on first use), recovering from the journal.</summary>
@@ -173,21 +203,6 @@ public sealed class OrchestratorHost : IAsyncDisposable
         Directory.CreateDirectory(Path.GetDirectoryName(path)!);
         try { return new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None); }
         catch (IOException) { throw new InvalidOperationException($"sweep {id} is already running in another process (lock: {path})"); }
-    }
-
-    // WAL halves write latency and lets `sweep status` read while a sweep writes; it can only be set by PRAGMA
-    // and stays with the file.
-    static string SqliteJournal(string file)
-    {
-        file = Path.GetFullPath(file);
-        Directory.CreateDirectory(Path.GetDirectoryName(file)!);
-        var cs = new SqliteConnectionStringBuilder { DataSource = file, DefaultTimeout = 60 }.ToString();
-        using var c = new SqliteConnection(cs);
-        c.Open();
-        using var cmd = c.CreateCommand();
-        cmd.CommandText = "PRAGMA journal_mode=WAL;";
-        cmd.ExecuteNonQuery();
-        return cs;
     }
 
     static string Quote(string s) => global::System.Text.Json.JsonSerializer.Serialize(s);

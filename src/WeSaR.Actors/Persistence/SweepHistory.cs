@@ -15,10 +15,35 @@ public sealed record JournalEvent(long Offset, long SequenceNr, DateTime AtUtc, 
 /// The read side over Akka.Persistence.Query: sweeps and runs rebuilt from the journal by the same fold the
 /// coordinator uses, without starting anything; works on SQLite and PostgreSQL alike.
 /// </summary>
-public sealed class SweepHistory(ActorSystem system)
+public sealed class SweepHistory
 {
-    readonly SqlReadJournal journal = PersistenceQuery.Get(system).ReadJournalFor<SqlReadJournal>(SqlReadJournal.Identifier);
-    readonly IMaterializer materializer = system.Materializer();
+    readonly SqlReadJournal journal;
+    readonly IMaterializer materializer;
+    readonly string sharedDir;
+
+    /// <param name="startTimeout">
+    /// How long the write journal may take to start. The read journal waits for it only 5 s (fixed in
+    /// Akka.Persistence.Sql), which a busy machine exceeds, so a timed-out start is tried again up to this long.
+    /// </param>
+    /// <param name="sharedDir">Where run folders are: unfinished runs' progress comes from their metrics files.</param>
+    public SweepHistory(ActorSystem system, TimeSpan startTimeout, string sharedDir)
+    {
+        this.sharedDir = sharedDir;
+        var deadline = DateTime.UtcNow + startTimeout;
+        while (true)
+        {
+            try
+            {
+                journal = PersistenceQuery.Get(system).ReadJournalFor<SqlReadJournal>(SqlReadJournal.Identifier);
+                break;
+            }
+            catch (Exception e) when (TimedOut(e) && DateTime.UtcNow < deadline) { }
+        }
+        materializer = system.Materializer();
+    }
+
+    // The plugin is made by reflection and waits with Task.Result: the timeout arrives wrapped.
+    static bool TimedOut(Exception? e) => e is AskTimeoutException || (e is not null && TimedOut(e.InnerException));
 
     public async Task<SweepState?> Load(SweepId id)
     {
@@ -51,7 +76,7 @@ public sealed class SweepHistory(ActorSystem system)
     {
         var records = new List<RunRecord>();
         foreach (var id in sweep is { } one ? [one] : await SweepIds())
-            records.AddRange(RunProjection.Project(id, await Events(id)));
+            records.AddRange(RunProjection.Project(id, await Events(id), sharedDir));
         return records;
     }
 

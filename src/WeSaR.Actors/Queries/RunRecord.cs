@@ -1,12 +1,15 @@
 using System.Text.Json.Serialization;
 using WeSaR.Actors.Persistence;
 using WeSaR.Actors.Sweeps;
+using WeSaR.Training.Loop;
 
 namespace WeSaR.Actors.Queries;
 
 /// <summary>
-/// One run as the history tells it. <c>Step</c> is the final step, or the last committed checkpoint of an
-/// unfinished run; <c>WallSeconds</c> runs from its first assignment to its completion or failure.
+/// One run as the history tells it, the one view `sweep status`, `runs` and `report` share. A finished run shows
+/// its result. An unfinished one shows its newest logged step, loss, speed and validation loss from its metrics
+/// file where the run folder can be read, else its last committed checkpoint. <c>WallSeconds</c> runs from its
+/// first assignment to its completion or failure.
 /// </summary>
 public sealed record RunRecord(string Sweep, string Run, string Label, string Scheme, double Lr, long Seed, string State, long Step,
     long Steps, int Spikes, int Rollbacks, int Restarts, double? ValLoss, double? ValPpl, double? LastLoss, double? TokensPerS,
@@ -32,7 +35,8 @@ public sealed record RunRecord(string Sweep, string Run, string Label, string Sc
 /// <summary>Journal events to run records: the coordinator's fold plus the write times of the events.</summary>
 public static class RunProjection
 {
-    public static IReadOnlyList<RunRecord> Project(SweepId sweep, IEnumerable<JournalEvent> events)
+    /// <param name="sharedDir">Where run folders are (their metrics files give unfinished runs' progress); null for the journal alone.</param>
+    public static IReadOnlyList<RunRecord> Project(SweepId sweep, IEnumerable<JournalEvent> events, string? sharedDir = null)
     {
         var state = SweepState.Empty(sweep);
         var started = new Dictionary<RunId, DateTime>();
@@ -52,15 +56,47 @@ public static class RunProjection
                     break;
             }
         }
+        return Records(state, sharedDir, started, ended, device);
+    }
+
+    /// <summary>Records from a sweep's state alone (a cluster client has no journal): no times, no devices.</summary>
+    public static IReadOnlyList<RunRecord> Of(SweepState state, string? sharedDir) => Records(state, sharedDir, [], [], []);
+
+    static IReadOnlyList<RunRecord> Records(SweepState state, string? sharedDir, Dictionary<RunId, DateTime> started, Dictionary<RunId, DateTime> ended,
+        Dictionary<RunId, string> device)
+    {
+        var sweep = state.Id;
         return state.Runs.Select(r =>
         {
             var settings = r.Spec.Settings([]);
             var (from, to) = (started.GetValueOrDefault(r.Id), ended.GetValueOrDefault(r.Id));
+            var live = r.Result is null && sharedDir is not null ? Live(Path.Combine(r.Spec.Dir(sharedDir, sweep), MetricsLog.FileName)) : null;
             return new RunRecord(sweep.Value, r.Id.Value, r.Spec.Label, settings.Init.Scheme.Name, settings.Optim.AdamW.Lr, settings.Run.Seed,
-                r.Phase.ToString().ToLowerInvariant(), r.Result?.Step ?? r.Resume.Step, settings.Train.Steps, r.Spikes, r.Rollbacks, r.Restarts,
-                r.Result?.ValLoss, r.Result?.ValPpl, r.Result?.LastLoss, r.Result?.TokensPerS,
+                r.Phase.ToString().ToLowerInvariant(), r.Result?.Step ?? live?.Step ?? r.Resume.Step, settings.Train.Steps, r.Spikes, r.Rollbacks,
+                r.Restarts, r.Result?.ValLoss ?? live?.ValLoss, r.Result?.ValPpl ?? live?.ValPpl, r.Result?.LastLoss ?? live?.Loss,
+                r.Result?.TokensPerS ?? live?.TokensPerS,
                 from != default && to != default ? (to - from).TotalSeconds : null, r.Node, r.Slot, device.GetValueOrDefault(r.Id), r.Failure,
                 from == default ? null : from, to == default ? null : to, r.Result?.ModelSha256) { Config = r.Spec.Config };
         }).ToList();
+    }
+
+    sealed record Progress(long Step, double Loss, double TokensPerS, double? ValLoss, double? ValPpl);
+
+    // The newest line of a metrics file, with the newest validation loss before it; null if there is none to read.
+    static Progress? Live(string metrics)
+    {
+        try
+        {
+            if (!File.Exists(metrics)) return null;
+            MetricsLine? last = null, eval = null;
+            foreach (var line in File.ReadLines(metrics).Where(l => l.Length > 0))
+            {
+                last = MetricsLog.Parse(line);
+                if (last.ValLoss is not null) eval = last;
+            }
+            return last is null ? null : new Progress(last.Step, last.Loss, last.TokensPerS, eval?.ValLoss, eval?.ValPpl);
+        }
+        // A line half-written as we read, or a folder we may not read: the journal's view stands.
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or System.Text.Json.JsonException) { return null; }
     }
 }

@@ -10,7 +10,7 @@ public sealed class PublishingObserver(EventStream stream, SweepId sweep, RunId 
 {
     public void Message(string text) => stream.Publish(new RunNote(sweep, run, text));
 
-    public void Stepped(MetricsLine line, TimeSpan eta) => stream.Publish(new RunProgress(sweep, run, line, totalSteps));
+    public void Stepped(MetricsLine line, TimeSpan eta) => stream.Publish(new RunProgress(sweep, run, line, totalSteps, eta));
 
     public void Evaluated(EvalResult r) => Message($"eval at step {r.Step}: val loss {r.Loss:F4}");
 

@@ -37,7 +37,7 @@ public sealed record Verdict(SpikeSignal? Spike);
 public sealed record DecideSpike(SpikeSignal Spike, IReadOnlyList<CheckpointInfo> Checkpoints);
 
 /// <summary>Published every logged step.</summary>
-public sealed record RunProgress(SweepId Sweep, RunId Run, MetricsLine Line, long TotalSteps);
+public sealed record RunProgress(SweepId Sweep, RunId Run, MetricsLine Line, long TotalSteps, TimeSpan Eta);
 
 /// <summary>Published for a run's notable moments (resume, evaluation, rollback, fault).</summary>
 public sealed record RunNote(SweepId Sweep, RunId Run, string Text);

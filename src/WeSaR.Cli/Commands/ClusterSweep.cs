@@ -3,6 +3,7 @@ using Akka.Cluster.Tools.Client;
 using WeSaR.Actors;
 using WeSaR.Actors.Cluster;
 using WeSaR.Actors.Hosting;
+using WeSaR.Actors.Queries;
 using WeSaR.Actors.Sweeps;
 
 namespace WeSaR.Cli.Commands;
@@ -54,7 +55,7 @@ public static class ClusterSweep
                         }
                         if (state.Phase == SweepPhase.Completed)
                         {
-                            SweepCommand.PrintSummary(state, settings.SharedDirFor(workdir));
+                            SweepCommand.PrintSummary(state, RunProjection.Of(state, settings.SharedDirFor(workdir)), settings.SharedDirFor(workdir));
                             return state.Runs.Any(r => r.Phase == RunPhase.Failed) ? GlobalOptions.Failed : 0;
                         }
                         break;

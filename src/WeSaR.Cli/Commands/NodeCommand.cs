@@ -56,6 +56,8 @@ public static class NodeCommand
                 foreach (var slot in settings.Slots) Trainer.ResolveDevice(slot.Device);
         }
         catch (Exception e) when (e is ConfigException or InvalidOperationException) { return GlobalOptions.Fail(e.Message); }
+        if (settings.Cluster.Roles.Contains(Roles.Coordinator) && OrchestratorHost.JournalProblem(settings, workdir, readOnly: false) is { } problem)
+            return GlobalOptions.Fail(problem, GlobalOptions.Failed);
 
         Logging.Start(workdir);
         try

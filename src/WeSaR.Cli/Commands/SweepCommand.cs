@@ -110,6 +110,7 @@ public static class SweepCommand
         // A resume with no SQLite journal to read must not create one.
         if (definition is null && settings.Journal.Provider == JournalProvider.Sqlite && !File.Exists(Path.Combine(workdir, settings.Journal.SqliteFile)))
             return GlobalOptions.Fail(NoSweep(id!, workdir));
+        if (OrchestratorHost.JournalProblem(settings, workdir, readOnly: false) is { } unreadable) return GlobalOptions.Fail(unreadable, GlobalOptions.Failed);
         Logging.Start(workdir);
         try
         {
@@ -130,7 +131,7 @@ public static class SweepCommand
             Console.WriteLine(known is null
                 ? $"sweep {sweepId}: {initial.Runs.Count} run(s) on {settings.Slots.Count} slot(s) ({string.Join(", ", settings.Slots.Select(s => s.Name))}); journal in {workdir}"
                 : $"sweep {sweepId}: {known.Runs.Count(r => r.Ended)} of {known.Runs.Count} run(s) already ended; continuing the rest");
-            var printer = host.System.ActorOf(SweepPrinter.Props(initial), "printer");
+            var printer = host.System.ActorOf(SweepPrinter.Props(initial, settings.Slots.Count), "printer");
             var coordinator = host.Coordinator(sweepId);
             var shutdown = CoordinatedShutdown.Get(host.System);
             shutdown.AddTask(CoordinatedShutdown.PhaseServiceStop, "stop-runs", async () =>
@@ -139,7 +140,7 @@ public static class SweepCommand
                 return Akka.Done.Instance;
             });
             var interrupted = GlobalOptions.OnCtrlC("stopping: every run finishes its step, checkpoints and commits",
-                () => shutdown.Run(CoordinatedShutdown.ClrExitReason.Instance));
+                () => shutdown.Run(CoordinatedShutdown.ClrExitReason.Instance), sigterm: true);
 
             var result = await await Task.WhenAny(
                 coordinator.Ask<object>(new Begin(definition), Timeout.InfiniteTimeSpan),
@@ -148,7 +149,7 @@ public static class SweepCommand
             switch (result)
             {
                 case SweepFinished f:
-                    PrintSummary(f.State, host.SharedDir);
+                    PrintSummary(f.State, await host.History.Runs(f.State.Id), host.SharedDir);
                     return f.State.Runs.Any(r => r.Phase == RunPhase.Failed) ? GlobalOptions.Failed : 0;
                 case SweepRejected r:
                     return GlobalOptions.Fail(r.Reason);
@@ -189,7 +190,7 @@ public static class SweepCommand
         {
             var state = await host.History.Load(new SweepId(id));
             if (state is null) return GlobalOptions.Fail(NoSweep(id, workdir));
-            var view = View(state, host.SharedDir);
+            var view = new SweepView(state.Id.Value, state.Name, Phase(state.Phase), await host.History.Runs(state.Id));
             if (json) Console.WriteLine(JsonSerializer.Serialize(view, JsonOut));
             else PrintTable(view);
             return 0;
@@ -230,37 +231,24 @@ public static class SweepCommand
 
     sealed record SweepListItem(string Id, string Name, string State, int Runs, int Completed, int Failed);
 
-    sealed record RunView(string Id, string Label, string State, long Step, long Steps, double? Loss, double? ValLoss, int Spikes, int Rollbacks,
-        int Restarts, string? Slot, double? TokensPerS, string? Failure);
-
-    sealed record SweepView(string Id, string Name, string State, IReadOnlyList<RunView> Runs);
+    sealed record SweepView(string Id, string Name, string State, IReadOnlyList<RunRecord> Runs);
 
     static string Phase(SweepPhase p) => p.ToString().ToLowerInvariant();
-
-    /// <summary>The journal's state, with each run's live step and loss from its metrics file where it has one.</summary>
-    static SweepView View(SweepState s, string sharedDir) => new(s.Id.Value, s.Name, Phase(s.Phase), s.Runs.Select(r =>
-    {
-        var metrics = Path.Combine(r.Spec.Dir(sharedDir, s.Id), MetricsLog.FileName);
-        var last = File.Exists(metrics) ? File.ReadLines(metrics).Where(l => l.Length > 0).Select(MetricsLog.Parse).LastOrDefault() : null;
-        var steps = r.Spec.Settings([]).Train.Steps;
-        return new RunView(r.Id.Value, r.Spec.Label, r.Phase.ToString().ToLowerInvariant(), r.Result?.Step ?? last?.Step ?? r.Resume.Step, steps,
-            r.Result?.LastLoss ?? last?.Loss, r.Result?.ValLoss, r.Spikes, r.Rollbacks, r.Restarts, r.Slot, r.Result?.TokensPerS, r.Failure);
-    }).ToList());
 
     static void PrintTable(SweepView v)
     {
         Console.WriteLine($"sweep {v.Id} ({v.State})");
         Console.WriteLine($"{"run",-12} {"label",-32} {"state",-10} {"step",11} {"loss",8} {"val loss",8} {"spikes",6} {"rollbacks",9} {"restarts",8}");
         foreach (var r in v.Runs)
-            Console.WriteLine($"{r.Id,-12} {r.Label,-32} {r.State,-10} {$"{r.Step}/{r.Steps}",11} {Num(r.Loss),8} {Num(r.ValLoss),8} {r.Spikes,6} {r.Rollbacks,9} {r.Restarts,8}"
+            Console.WriteLine($"{r.Run,-12} {r.Label,-32} {r.State,-10} {$"{r.Step}/{r.Steps}",11} {Num(r.LastLoss),8} {Num(r.ValLoss),8} {r.Spikes,6} {r.Rollbacks,9} {r.Restarts,8}"
                               + (r.Failure is { } f ? $"  {f}" : ""));
     }
 
     /// <summary>The final table; run folders (with their metrics files) are under <paramref name="sharedDir"/>.</summary>
-    public static void PrintSummary(SweepState s, string sharedDir)
+    public static void PrintSummary(SweepState s, IReadOnlyList<RunRecord> runs, string sharedDir)
     {
         Console.WriteLine();
-        PrintTable(View(s, sharedDir));
+        PrintTable(new SweepView(s.Id.Value, s.Name, Phase(s.Phase), runs));
         var folders = Path.Combine(Path.GetFullPath(sharedDir), "sweeps", s.Id.Value);
         if (Directory.Exists(folders)) Console.WriteLine($"run folders: {folders}");
     }

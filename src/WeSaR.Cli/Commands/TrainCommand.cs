@@ -42,7 +42,7 @@ public static class TrainCommand
         using (data)
         using (var cts = new CancellationTokenSource())
         {
-            GlobalOptions.OnCtrlC("stopping after this step (checkpoint, then exit)", cts.Cancel);
+            GlobalOptions.OnCtrlC("stopping after this step (checkpoint, then exit)", cts.Cancel, sigterm: true);
             var printer = new ProgressPrinter(settings.Train.Steps);
             var summary = run.Execute(data, resume ? ResumePoint.Newest : ResumePoint.Fresh, new LocalRunControl(settings.Spike), printer, cts.Token);
             printer.Finish(summary);
