@@ -45,6 +45,14 @@ public static class Tables
         _ => s,
     };
 
+    /// <summary>
+    /// A run's canonical config for reading: the canonical form quotes every value (it is hashed into the run id),
+    /// which hides numbers and switches; here they stand bare, as one writes them.
+    /// </summary>
+    public static string Readable(string canonical) =>
+        System.Text.RegularExpressions.Regex.Replace(canonical, @"^(\S+ = )""(-?[0-9][0-9.eE+-]*|on|off|true|false)""$", "$1$2",
+            System.Text.RegularExpressions.RegexOptions.Multiline);
+
     public static string Duration(double? seconds) =>
         seconds is not { } s ? "-" : s >= 3600 ? $"{(int)(s / 3600)}h{(int)(s % 3600 / 60):D2}m" : $"{(int)(s / 60)}m{(int)(s % 60):D2}s";
 

@@ -32,6 +32,13 @@ public sealed class SweepDefinitionTests : IDisposable
     }
 
     [Fact]
+    public void Learning_rates_are_labelled_as_every_table_writes_them()
+    {
+        var file = SweepHarness.Write(dir.Path, "lrs", grid: "optim.lr = [0.003, 6e-5, 0.00025]");
+        Assert.Equal(["lr=3e-3", "lr=6e-5", "lr=2.5e-4"], SweepDefinition.Load(file, [], 3).Runs.Select(r => r.Label));
+    }
+
+    [Fact]
     public void The_quickstart_sweep_trains_on_the_built_in_corpus_from_any_working_folder()
     {
         var d = SweepDefinition.Load(Path.Combine(TestEnv.RepoRoot, "hocon", "sweeps", "quickstart.conf"), [], 3);

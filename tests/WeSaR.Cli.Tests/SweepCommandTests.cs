@@ -38,13 +38,18 @@ public sealed class SweepCommandTests : IDisposable
         Assert.All(done.GetProperty("runs").EnumerateArray(), run => Assert.Equal(8, run.GetProperty("step").GetInt64()));
     }
 
-    [Fact]
-    public void Ctrl_c_stops_every_run_at_a_committed_checkpoint_and_resume_finishes_the_sweep()
+    [Theory]
+    [InlineData("INT")]    // Ctrl-C
+    [InlineData("TERM")]   // kill, systemd, a batch scheduler
+    public void A_stop_signal_stops_every_run_at_a_committed_checkpoint_and_resume_finishes_the_sweep(string signal)
     {
         string id;
         // The runs hold their step-300 checkpoint write for up to a minute: they are surely running when the second
         // process and the SIGINT come, however loaded the machine (the stop cuts the hold short).
-        var file = SweepFile(600, """faults { pauses = ["checkpoint-write@300"], pause-seconds = 60 }""");
+        var file = SweepFile(600, """
+            faults { pauses = ["checkpoint-write@300"], pause-seconds = 60 }
+            train.eval-interval = 100
+            """);
         using (var p = new RunningWesar(Sweep("run", file, "--set", "orchestrator.slots.cpu=2")))
         {
             id = Regex.Match(p.WaitFor(l => l.StartsWith("sweep cli-"), TimeSpan.FromMinutes(2)), @"^sweep (\S+):").Groups[1].Value;
@@ -52,7 +57,8 @@ public sealed class SweepCommandTests : IDisposable
             var second = Wesar.Run(Sweep("resume", id));
             Assert.Equal(2, second.ExitCode);
             Assert.Contains("already running in another process", second.Stderr);
-            Process.Start("kill", ["-INT", p.Pid.ToString()])!.WaitForExit();
+            ReadersAgreeWhileTraining(id);
+            Process.Start("kill", [$"-{signal}", p.Pid.ToString()])!.WaitForExit();
             var code = p.WaitForExit(TimeSpan.FromMinutes(2));
             Assert.True(code == 130, $"exit code {code}:\n{p.Output}");
             Assert.Contains($"sweep resume {id}", p.Output);
@@ -69,7 +75,7 @@ public sealed class SweepCommandTests : IDisposable
             var step = r.GetProperty("step").GetInt64();
             Assert.InRange(step, 1, 599);
             // The stop checkpointed the step it ended on, and the journal committed it.
-            var ckpt = Path.Combine(Work, "sweeps", id, r.GetProperty("id").GetString()!, "checkpoints", $"step-{step:D9}");
+            var ckpt = Path.Combine(Work, "sweeps", id, r.GetProperty("run").GetString()!, "checkpoints", $"step-{step:D9}");
             Assert.True(Directory.Exists(ckpt), ckpt);
             Assert.True(r.GetProperty("spikes").GetInt32() >= r.GetProperty("rollbacks").GetInt32());
         }
@@ -93,6 +99,23 @@ public sealed class SweepCommandTests : IDisposable
         Assert.Equal(0, again.ExitCode);
         Assert.Contains("2 of 2 run(s) already ended", again.Stdout);
         Assert.DoesNotContain("eval at", again.Stdout);
+    }
+
+    /// <summary>
+    /// Eight `sweep status --json` at once while two runs train (each command starts an ActorSystem and the journal on
+    /// a loaded machine), and `runs list` telling the same step, loss and validation loss as `sweep status`.
+    /// </summary>
+    void ReadersAgreeWhileTraining(string id)
+    {
+        var statuses = Enumerable.Range(0, 8).Select(_ => Task.Run(() => Wesar.Run(Sweep("status", id, "--json")))).ToArray();
+        Task.WaitAll(statuses);
+        foreach (var t in statuses) Assert.Equal(2, Json(t.Result).GetProperty("runs").GetArrayLength());
+        var status = Json(Wesar.Run(Sweep("status", id, "--json"))).GetProperty("runs").EnumerateArray()
+            .ToDictionary(r => r.GetProperty("run").GetString()!, r => (r.GetProperty("step").GetInt64(), r.GetProperty("last_loss").GetDouble(), r.GetProperty("val_loss").GetDouble()));
+        var runs = Json(Wesar.Run("--workdir", Work, "runs", "list", "--sweep", id, "--json")).EnumerateArray()
+            .ToDictionary(r => r.GetProperty("run").GetString()!, r => (r.GetProperty("step").GetInt64(), r.GetProperty("last_loss").GetDouble(), r.GetProperty("val_loss").GetDouble()));
+        Assert.Equal(status, runs);
+        Assert.All(status.Values, v => Assert.InRange(v.Item1, 300, 600));   // held at the step-300 checkpoint: the live step, not the last commit
     }
 
     [Fact]

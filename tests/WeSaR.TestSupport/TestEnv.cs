@@ -184,6 +184,19 @@ public sealed class PostgresFactAttribute : Xunit.FactAttribute
     }
 }
 
+/// <summary>A test that mounts file systems (a read-only bind mount, a small tmpfs): it needs CAP_SYS_ADMIN, as root in CI has.</summary>
+public sealed class MountFactAttribute : Xunit.FactAttribute
+{
+    public MountFactAttribute()
+    {
+        if (!CanMount) Skip = "mounting needs CAP_SYS_ADMIN (run the tests as root)";
+    }
+
+    // CapEff in /proc/self/status is a hex mask; CAP_SYS_ADMIN is bit 21.
+    static bool CanMount => OperatingSystem.IsLinux() && File.ReadLines("/proc/self/status").FirstOrDefault(l => l.StartsWith("CapEff:")) is { } line
+        && (Convert.ToUInt64(line["CapEff:".Length..].Trim(), 16) & (1UL << 21)) != 0;
+}
+
 /// <summary>
 /// A new, empty PostgreSQL database on the $WESAR_TEST_POSTGRES server (its role needs CREATEDB; `.ci/run` grants
 /// it), dropped on Dispose, so tests that share a persistence id never meet.

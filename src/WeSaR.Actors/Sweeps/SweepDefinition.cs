@@ -117,8 +117,10 @@ public sealed record SweepDefinition(SweepId Id, string Name, int MaxRestarts, I
         axes.Aggregate((IEnumerable<List<(string, string)>>)[[]],
             (acc, axis) => acc.SelectMany(prefix => axis.Values.Select(v => new List<(string, string)>(prefix) { (axis.Key, v) })));
 
+    // Learning rates read as in every table (0.003 and 3e-3 are both "lr=3e-3").
     static string Label(List<(string Key, string Value)> point) =>
-        point.Count == 0 ? "run" : string.Join(" ", point.Select(p => $"{p.Key[(p.Key.LastIndexOf('.') + 1)..]}={p.Value}"));
+        point.Count == 0 ? "run" : string.Join(" ", point.Select(p => $"{p.Key[(p.Key.LastIndexOf('.') + 1)..]}=" + (p.Key == "optim.lr"
+            && double.TryParse(p.Value, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var lr) ? LrFormat.Of(lr) : p.Value)));
 
     // Data paths are stored absolute so a resumed sweep finds its data from any working folder ("builtin" is no path).
     static string AbsolutePaths(string paths) =>

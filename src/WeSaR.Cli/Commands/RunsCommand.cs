@@ -68,7 +68,7 @@ public static class RunsCommand
             AnsiConsole.Write(grid);
             Console.WriteLine();
             Console.WriteLine("config:");
-            Console.WriteLine(run.Config);
+            Console.WriteLine(Tables.Readable(run.Config));
             return 0;
         });
 
