@@ -19,6 +19,7 @@ public sealed class SweepPrinter : ReceiveActor, IWithTimers
         public long Step, Total = total;
         public double? Loss, ValLoss, TokensPerS;
         public TimeSpan? Eta;
+        public double? Pace;   // seconds per step, kept once the run ends
         public RunStatus? Status;
         public long Printed = -1;
     }
@@ -43,6 +44,7 @@ public sealed class SweepPrinter : ReceiveActor, IWithTimers
         {
             if (!rows.TryGetValue(p.Run, out var row)) return;
             (row.Step, row.Total, row.Loss, row.TokensPerS, row.Eta) = (p.Line.Step, p.TotalSteps, p.Line.Loss, p.Line.TokensPerS, p.Eta);
+            if (p.TotalSteps > p.Line.Step) row.Pace = p.Eta.TotalSeconds / (p.TotalSteps - p.Line.Step);
             row.ValLoss = p.Line.ValLoss ?? row.ValLoss;
             if (!live && TenthDue(row.Printed < 0 ? null : row.Printed, p.Line.Step, p.TotalSteps))
             {
@@ -114,7 +116,8 @@ public sealed class SweepPrinter : ReceiveActor, IWithTimers
     }
 
     TimeSpan? SweepRemaining() =>
-        SweepEta.Of([.. rows.Values.Where(r => !(r.Status?.Ended ?? false)).Select(r => new SweepEta.RunLeft(r.Total - r.Step, r.Eta))], slots);
+        SweepEta.Of([.. rows.Values.Where(r => !(r.Status?.Ended ?? false)).Select(r => new SweepEta.RunLeft(r.Total - r.Step, r.Eta))],
+            [.. rows.Values.Where(r => r.Pace is not null).Select(r => r.Pace!.Value)], slots);
 
     /// <summary>"sweep: 2 of 6 runs ended, 2 running · ETA ~5m30s".</summary>
     string SweepLine()

@@ -33,6 +33,10 @@ public sealed class SweepCommandTests : IDisposable
         Assert.True(r.ExitCode == 0, r.Stdout + r.Stderr);
         Assert.True(File.Exists(Path.Combine(Work, "data", "builtin.txt")));
         var id = Regex.Match(r.Stdout, @"^sweep (quickstart-\w+): 4 run\(s\)", RegexOptions.Multiline).Groups[1].Value;
+        // Progress a person can plan by: which run of how many, its speed and ETA, and the sweep's ETA.
+        Assert.Matches(@"(?m)^run [1-4]/4 +scheme=\S+ lr=\S+ seed=1 +step +\d+/8 +loss +\d+\.\d{4}.* \| +[\d,]+ tok/s ETA \d+m\d\ds .*\| sweep ETA ~\d+m\d\ds$", r.Stdout);
+        Assert.Matches(@"(?m)^sweep: [1-3] of 4 run\(s\) ended, \d running · ETA ~\d+m\d\ds$", r.Stdout);
+        Assert.DoesNotMatch(@"(?m)^sweep: [1-3] of 4 .*ETA after the first steps$", r.Stdout);   // the ended runs' pace times the rest
         var done = Json(Wesar.Run(Sweep("status", id, "--json")));
         Assert.Equal("completed", done.GetProperty("state").GetString());
         Assert.All(done.GetProperty("runs").EnumerateArray(), run => Assert.Equal(8, run.GetProperty("step").GetInt64()));

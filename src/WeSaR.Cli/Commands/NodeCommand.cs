@@ -100,7 +100,7 @@ public static class NodeCommand
                 var key = $"{p.Sweep}/{p.Run}";
                 if (!SweepPrinter.TenthDue(printed.TryGetValue(key, out var last) ? last : null, p.Line.Step, p.TotalSteps)) return;
                 printed[key] = p.Line.Step;
-                Say($"[{key}] step {p.Line.Step}/{p.TotalSteps} loss {p.Line.Loss:F4}");
+                Say($"[{key}] step {p.Line.Step}/{p.TotalSteps} loss {p.Line.Loss:F4} | {p.Line.TokensPerS:N0} tok/s ETA {Tables.Duration(p.Eta.TotalSeconds)}");
             });
         }
 
