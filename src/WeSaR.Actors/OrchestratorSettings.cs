@@ -59,12 +59,15 @@ public sealed record ClusterSettings(string Hostname, int Port, string PublicHos
     /// <summary>"host:port" as an Akka address, with the TLS scheme when TLS is on.</summary>
     public string Address(string hostPort) => $"akka.{(Tls.Enabled ? "ssl.tcp" : "tcp")}://{SystemName}@{hostPort}";
 
+    /// <summary>"host:port", as seeds and --cluster contacts are written.</summary>
+    public static bool IsHostPort(string s) => System.Text.RegularExpressions.Regex.IsMatch(s, @"^[^:\s]+:\d+$");
+
     public static ClusterSettings From(ConfigReader r)
     {
         var s = new ClusterSettings(r.String("orchestrator.cluster.hostname"), r.Int("orchestrator.cluster.port", 0),
             r.String("orchestrator.cluster.public-hostname"), r.StringList("orchestrator.cluster.seeds"), r.StringList("orchestrator.cluster.roles"),
             TlsSettings.From(r));
-        foreach (var seed in s.Seeds.Where(x => !System.Text.RegularExpressions.Regex.IsMatch(x, @"^[^:\s]+:\d+$")))
+        foreach (var seed in s.Seeds.Where(x => !IsHostPort(x)))
             r.Problem($"orchestrator.cluster.seeds: expected \"host:port\", got '{seed}'");
         foreach (var role in s.Roles.Where(x => x is not (Actors.Roles.Coordinator or Actors.Roles.Trainer)))
             r.Problem($"orchestrator.cluster.roles: unknown role '{role}' (use {Actors.Roles.Coordinator}, {Actors.Roles.Trainer})");

@@ -1,4 +1,5 @@
 using Akka.Actor;
+using WeSaR.Actors;
 using WeSaR.Actors.Runs;
 using WeSaR.Actors.Sweeps;
 
@@ -132,5 +133,29 @@ public sealed class SweepPrinter : ReceiveActor, IWithTimers
     sealed record Redraw
     {
         public static readonly Redraw Instance = new();
+    }
+}
+
+/// <summary>The sweep's screen on this console: data lines and warnings, the start line, then the <see cref="SweepPrinter"/>.</summary>
+public sealed class SweepScreen(IReadOnlyList<SlotSpec> slots, string workdir) : ISweepScreen
+{
+    IActorRef printer = ActorRefs.Nobody;
+
+    public void Say(string line) => Console.WriteLine(line);
+
+    public void Warn(string line) => Console.Error.WriteLine("warning: " + line);
+
+    public void Starting(ActorSystem system, SweepState initial, SweepState? known)
+    {
+        Console.WriteLine(known is null
+            ? $"sweep {initial.Id}: {initial.Runs.Count} run(s) on {slots.Count} slot(s) ({string.Join(", ", slots.Select(s => s.Name))}); journal in {workdir}"
+            : $"sweep {initial.Id}: {known.Runs.Count(r => r.Ended)} of {known.Runs.Count} run(s) already ended; continuing the rest");
+        printer = system.ActorOf(SweepPrinter.Props(initial, slots.Count), "printer");
+    }
+
+    // Its last drawing comes before the summary.
+    public async Task Finishing()
+    {
+        if (!printer.IsNobody()) await printer.GracefulStop(TimeSpan.FromSeconds(5));
     }
 }

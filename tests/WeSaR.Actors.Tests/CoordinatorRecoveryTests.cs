@@ -108,6 +108,6 @@ public sealed class CoordinatorRecoveryTests : Akka.TestKit.Xunit2.TestKit
     {
         var c = Sys.ActorOf(SweepCoordinator.Props(new SweepId("nope-1"), new CoordinatorContext(CreateTestProbe(), 100)));
         c.Tell(new Begin(null));
-        Assert.Contains("no sweep nope-1", ExpectMsg<SweepRejected>().Reason);
+        Assert.Contains("no sweep 'nope-1' in the journal", ExpectMsg<SweepRejected>().Reason);
     }
 }

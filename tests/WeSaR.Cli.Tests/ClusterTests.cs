@@ -230,6 +230,6 @@ public sealed class ClusterTests(ITestOutputHelper output) : IDisposable
 
         var unknown = Wesar.Run(Patience, "sweep", "resume", "no-such-sweep", "--cluster", $"127.0.0.1:{port}");
         Assert.Equal(2, unknown.ExitCode);
-        Assert.Contains("no sweep no-such-sweep in the journal", unknown.Stderr);
+        Assert.Contains("no sweep 'no-such-sweep' in the cluster's journal", unknown.Stderr);
     }
 }

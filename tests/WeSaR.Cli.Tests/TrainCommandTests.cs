@@ -126,8 +126,9 @@ public sealed class TrainCommandTests : IDisposable
     {
         var trend = Soak("leak", 1000, "faults.leak-kib-per-step=256");
         Assert.True(trend.Leaks, trend.ToString());
-        Assert.Equal(500, trend.TensorGrowth);   // one tensor per step from step 500 to 1000
-        Assert.True(trend.RssGrowthMb > 100, trend.ToString());   // 500 x 256 KiB = 125 MiB
+        // One tensor per step from step 500 to 1000. RSS is not asserted: the 125 MiB kept can land in heap pages
+        // freed earlier (once, under the full suite: +33 MiB around 1123 MiB); the tensor count is exact.
+        Assert.Equal(500, trend.TensorGrowth);
     }
 
     [Fact]

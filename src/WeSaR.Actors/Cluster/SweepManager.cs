@@ -72,7 +72,7 @@ public sealed class SweepManager : ReceivePersistentActor
         var (submit, replyTo, state) = c;
         if (submit.Definition is null && state.Phase == SweepPhase.New)
         {
-            replyTo.Tell(new SweepRejected($"no sweep {submit.Sweep} in the journal (see `wesar sweep list`)"));
+            replyTo.Tell(new SweepRejected(SweepRejected.NoSweep(submit.Sweep.Value, "the cluster's journal")));
             Context.Stop(Coordinator(submit.Sweep));
             return;
         }

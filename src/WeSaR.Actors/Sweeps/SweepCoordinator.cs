@@ -2,7 +2,6 @@ using Akka.Actor;
 using Akka.Event;
 using Akka.Persistence;
 using WeSaR.Actors.Placement;
-using WeSaR.Training.Spikes;
 
 namespace WeSaR.Actors.Sweeps;
 
@@ -34,11 +33,20 @@ public sealed class SweepCoordinator : ReceivePersistentActor
 
         Command<Begin>(OnBegin);
         Command<GetSweepState>(_ => Sender.Tell(state));
-        Command<RunPlaced>(p => PersistRun(p.Run, new RunAssigned(state.Id, p.Run, p.Node, p.Slot, p.Device, p.Attempt)));
+        Command<RunPlaced>(p => PersistEvents(state.Record(new RunAssigned(state.Id, p.Run, p.Node, p.Slot, p.Device, p.Attempt)), () => { }));
         Command<RunOrphaned>(OnRunOrphaned);
-        Command<CommitCheckpoint>(c => PersistRun(c.Run, new CheckpointCommitted(state.Id, c.Run, c.Step, c.ManifestSha256), reply: true));
-        Command<RecordSpike>(OnSpike);
-        Command<RunEnded>(OnRunEnded);
+        Command<CommitCheckpoint>(c =>
+        {
+            var sender = Sender;
+            PersistEvents(state.Record(new CheckpointCommitted(state.Id, c.Run, c.Step, c.ManifestSha256)), () => sender.Tell(Ack.Instance));
+        });
+        Command<RecordSpike>(s =>
+        {
+            // One atomic write: a crash leaves either the spike with its decision or neither.
+            var sender = Sender;
+            PersistEvents(state.Spike(s), () => { sender.Tell(Ack.Instance); CheckDone(); });
+        });
+        Command<RunEnded>(e => PersistEvents(state.Ended(e), CheckDone));
         Command<RunCrashed>(OnRunCrashed);
         Command<Pause>(_ =>
         {
@@ -52,16 +60,9 @@ public sealed class SweepCoordinator : ReceivePersistentActor
     void OnBegin(Begin b)
     {
         if (state.Phase == SweepPhase.Completed) { Sender.Tell(new SweepFinished(state)); return; }
-        if (state.Phase == SweepPhase.New && b.Definition is null) { Sender.Tell(new SweepRejected($"no sweep {state.Id} in the journal")); return; }
+        if (state.Phase == SweepPhase.New && b.Definition is null) { Sender.Tell(new SweepRejected(SweepRejected.NoSweep(state.Id.Value, "the journal"))); return; }
         waiting.Add(Sender);
-        if (state.Phase == SweepPhase.New)
-        {
-            var d = b.Definition!;
-            var started = new SweepStarted(d.Id, d.Name, d.Runs, d.MaxRestarts, DateTime.UtcNow);
-            PersistAll(new ISweepEvent[] { started }.Concat(d.Runs.Select(r => new RunScheduled(d.Id, r.Id))), Applied);
-            DeferAsync(started, _ => Dispatch());
-        }
-        else Dispatch();
+        PersistEvents(b.Definition is { } d ? state.Start(d, DateTime.UtcNow) : [], Dispatch);
     }
 
     void Dispatch()
@@ -71,30 +72,6 @@ public sealed class SweepCoordinator : ReceivePersistentActor
         foreach (var r in state.Runs.Where(r => !r.Ended))
             context.Placement.Tell(new PlaceRun(state.Id, r.Spec, r.Resume, r.Attempt, r.Restarts, r.Rollbacks, Self));
         CheckDone();
-    }
-
-    void OnSpike(RecordSpike s)
-    {
-        if (state.Run(s.Run)!.Ended) { Sender.Tell(Ack.Instance); return; }
-        var sp = s.Spike;
-        var events = new List<ISweepEvent>
-        {
-            new SpikeDetected(state.Id, s.Run, sp.Step, sp.Rule, sp.Metric == SpikeMetric.Loss ? "loss" : "grad-norm", sp.Value, sp.Mean, sp.Std, sp.Threshold),
-        };
-        if (s.Decision.Rollback is { } o)
-            events.Add(new RolledBack(state.Id, s.Run, o.FromStep, o.ToStep, s.TargetManifestSha256, o.SkipBatches, o.LrScale));
-        if (s.Decision.Failure is { } why) events.Add(new RunFailed(state.Id, s.Run, sp.Step, why));
-        // One atomic write: a crash leaves either the spike with its decision or neither.
-        PersistAll(events, e => { Applied(e); if (ReferenceEquals(e, events[^1])) { Sender.Tell(Ack.Instance); CheckDone(); } });
-    }
-
-    void OnRunEnded(RunEnded e)
-    {
-        var run = state.Run(e.Run)!;
-        if (run.Ended || !e.Summary.Finished) return;   // a failure was persisted with its decision
-        var s = e.Summary;
-        var metrics = new FinalMetrics(s.Step, s.ValLoss, s.ValPpl, s.LastLoss, s.TokensPerS, s.ModelSha256, run.Spikes, run.Rollbacks);
-        Persist(new RunCompleted(state.Id, e.Run, metrics), ev => { Applied(ev); CheckDone(); });
     }
 
     // The run's node is gone: place it again from the last committed checkpoint. Not a crash of the run, so it
@@ -108,27 +85,21 @@ public sealed class SweepCoordinator : ReceivePersistentActor
 
     void OnRunCrashed(RunCrashed c)
     {
-        var run = state.Run(c.Run)!;
-        if (run.Ended) { Sender.Tell(new RunGivenUp("run already ended")); return; }
-        if (run.Restarts >= state.MaxRestarts || pausing)
+        var sender = Sender;
+        var (events, giveUp) = state.Crash(c, pausing);
+        PersistEvents(events, () =>
         {
-            var reason = pausing ? $"crashed while stopping: {c.Reason}" : $"gave up after {run.Restarts} restart(s): {c.Reason}";
-            if (pausing) { Sender.Tell(new RunGivenUp(reason)); return; }   // stays unfinished; a resume retries it
-            Persist(new RunFailed(state.Id, c.Run, run.Resume.Step, reason), e => { Applied(e); Sender.Tell(new RunGivenUp(reason)); CheckDone(); });
-            return;
-        }
-        Persist(new RunRestarted(state.Id, c.Run, run.Attempt + 1, c.Reason), e =>
-        {
-            Applied(e);
+            if (giveUp is not null) { sender.Tell(new RunGivenUp(giveUp)); CheckDone(); return; }
             var r = state.Run(c.Run)!;
-            Sender.Tell(new RestartRun(r.Resume, r.Attempt, r.Restarts, r.Rollbacks));
+            sender.Tell(new RestartRun(r.Resume, r.Attempt, r.Restarts, r.Rollbacks));
         });
     }
 
-    void PersistRun(RunId id, IRunEvent e, bool reply = false)
+    /// <summary>Persists <paramref name="events"/> in one atomic write, folds each, then runs <paramref name="then"/> (at once when there are none).</summary>
+    void PersistEvents(IReadOnlyList<ISweepEvent> events, Action then)
     {
-        if (state.Run(id) is not { Ended: false }) { if (reply) Sender.Tell(Ack.Instance); return; }
-        Persist(e, ev => { Applied(ev); if (reply) Sender.Tell(Ack.Instance); });
+        if (events.Count == 0) { then(); return; }
+        PersistAll(events, e => { Applied(e); if (ReferenceEquals(e, events[^1])) then(); });
     }
 
     void Applied(ISweepEvent e)
@@ -141,10 +112,10 @@ public sealed class SweepCoordinator : ReceivePersistentActor
 
     void CheckDone()
     {
-        if (!dispatched || !state.AllEnded) return;
+        if (!dispatched) return;
         if (state.Phase == SweepPhase.Completed) { Finish(); return; }
-        var done = new SweepCompleted(state.Id, state.Runs.Count(r => r.Phase == RunPhase.Completed), state.Runs.Count(r => r.Phase == RunPhase.Failed), DateTime.UtcNow);
-        Persist(done, e => { Applied(e); Finish(); });
+        var done = state.Done(DateTime.UtcNow);
+        if (done.Count > 0) PersistEvents(done, Finish);
     }
 
     void Finish()

@@ -11,7 +11,11 @@ public sealed record Begin(SweepDefinition? Definition);
 
 public sealed record SweepFinished(SweepState State);
 
-public sealed record SweepRejected(string Reason);
+public sealed record SweepRejected(string Reason)
+{
+    /// <summary>The one wording for a sweep id the journal does not hold; <paramref name="where"/> names the journal.</summary>
+    public static string NoSweep(string id, string where) => $"no sweep '{id}' in {where} (see `wesar sweep list`)";
+}
 
 /// <summary>Stop every run gracefully (each checkpoints and commits first); replied to with <see cref="Paused"/>.</summary>
 public sealed record Pause

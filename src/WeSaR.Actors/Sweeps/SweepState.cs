@@ -26,7 +26,7 @@ public sealed record RunStatus(RunSpec Spec, RunPhase Phase, ResumePoint Resume,
 /// The sweep as a fold over its events: the coordinator's state and the read side's view of it.
 /// Pure and Akka-free, so replaying a journal always gives the same state.
 /// </summary>
-public sealed record SweepState(SweepId Id, string Name, SweepPhase Phase, int MaxRestarts, ImmutableList<RunStatus> Runs)
+public sealed partial record SweepState(SweepId Id, string Name, SweepPhase Phase, int MaxRestarts, ImmutableList<RunStatus> Runs)
 {
     public static SweepState Empty(SweepId id) => new(id, "", SweepPhase.New, 0, []);
 
@@ -37,7 +37,7 @@ public sealed record SweepState(SweepId Id, string Name, SweepPhase Phase, int M
     public SweepState Apply(ISweepEvent e) => e switch
     {
         SweepStarted s => this with { Name = s.Name, Phase = SweepPhase.Running, MaxRestarts = s.MaxRestarts, Runs = s.Runs.Select(RunStatus.New).ToImmutableList() },
-        RunScheduled => this,
+        RunScheduled => this,   // written by journals before SweepDecisions; SweepStarted already holds the runs
         RunAssigned a => With(a.Run, r => r with { Phase = RunPhase.Running, Node = a.Node, Slot = a.Slot, Attempt = a.Attempt }),
         CheckpointCommitted c => With(c.Run, r => r with { Resume = new ResumePoint(c.Step, c.ManifestSha256) }),
         SpikeDetected d => With(d.Run, r => r with { Spikes = r.Spikes + 1 }),

@@ -36,12 +36,6 @@ public static class SweepCommand
 
     static readonly Option<bool> Detach = new("--detach") { Description = "With --cluster: submit and return at once instead of following the sweep to its end" };
 
-    static readonly JsonSerializerOptions JsonOut = new()
-    {
-        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower, WriteIndented = true,
-        DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull, NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals,
-    };
-
     public static Command Create()
     {
         var file = new Argument<string>("file") { Description = "Sweep definition, e.g. hocon/sweeps/quickstart.conf" };
@@ -94,7 +88,7 @@ public static class SweepCommand
             (settings, config) = OrchestratorHost.LoadConfig(configFile, sets.Where(IsOrchestratorKey), cluster: contacts.Length > 0);
             if (contacts.Length == 0)
                 foreach (var slot in settings.Slots) Trainer.ResolveDevice(slot.Device);   // a CUDA slot on a machine without CUDA
-            foreach (var c in contacts.Where(c => !System.Text.RegularExpressions.Regex.IsMatch(c, @"^[^:\s]+:\d+$")))
+            foreach (var c in contacts.Where(c => !ClusterSettings.IsHostPort(c)))
                 return GlobalOptions.Fail($"--cluster: expected host:port, got '{c}'");
             if (file is not null)
                 definition = SweepDefinition.Load(file, sets.Where(s => !IsOrchestratorKey(s)), settings.Restarts.Max);
@@ -103,58 +97,23 @@ public static class SweepCommand
         }
         catch (Exception e) when (e is ConfigException or InvalidOperationException) { return GlobalOptions.Fail(e.Message); }
 
-        if (contacts.Length > 0) return await ClusterSweep.Run(definition, definition?.Id ?? new SweepId(id!), settings, config, contacts, detach, workdir);
-        // Data that cannot serve a run is refused before the journal exists; a resumed sweep's runs (known only from
-        // the journal) are checked below.
-        if (definition is not null && PrepareData(definition.Runs, settings.SharedDirFor(workdir)) is { } bad) return GlobalOptions.Fail(bad);
-        // A resume with no SQLite journal to read must not create one.
-        if (definition is null && settings.Journal.Provider == JournalProvider.Sqlite && !File.Exists(Path.Combine(workdir, settings.Journal.SqliteFile)))
-            return GlobalOptions.Fail(NoSweep(id!, workdir));
-        if (OrchestratorHost.JournalProblem(settings, workdir, readOnly: false) is { } unreadable) return GlobalOptions.Fail(unreadable, GlobalOptions.Failed);
+        var sweepId = definition?.Id ?? new SweepId(id!);
+        if (contacts.Length > 0) return await ClusterSweep.Run(definition, sweepId, settings, config, contacts, detach, workdir);
         Logging.Start(workdir);
         try
         {
-            // Inside the try: the ActorSystem's shutdown still logs to the file.
-            await using var host = OrchestratorHost.Start(settings, config, workdir);
-            var sweepId = definition?.Id ?? new SweepId(id!);
-            var known = await host.History.Load(sweepId);
-            if (definition is null && known is null) return GlobalOptions.Fail(NoSweep(sweepId.Value, workdir));
-            var initial = known ?? new SweepState(sweepId, definition!.Name, SweepPhase.New, definition.MaxRestarts,
-                [.. definition.Runs.Select(RunStatus.New)]);
-            if (definition is null && PrepareData(initial.Runs.Where(r => !r.Ended).Select(r => r.Spec), host.SharedDir) is { } problem)
-                return GlobalOptions.Fail(problem);
-            IDisposable sweepLock;
-            try { sweepLock = host.LockSweep(sweepId); }
-            catch (InvalidOperationException e) { return GlobalOptions.Fail(e.Message); }
-            using var _ = sweepLock;
-
-            Console.WriteLine(known is null
-                ? $"sweep {sweepId}: {initial.Runs.Count} run(s) on {settings.Slots.Count} slot(s) ({string.Join(", ", settings.Slots.Select(s => s.Name))}); journal in {workdir}"
-                : $"sweep {sweepId}: {known.Runs.Count(r => r.Ended)} of {known.Runs.Count} run(s) already ended; continuing the rest");
-            var printer = host.System.ActorOf(SweepPrinter.Props(initial, settings.Slots.Count), "printer");
-            var coordinator = host.Coordinator(sweepId);
-            var shutdown = CoordinatedShutdown.Get(host.System);
-            shutdown.AddTask(CoordinatedShutdown.PhaseServiceStop, "stop-runs", async () =>
+            var runner = new SweepRunner(settings, config, workdir, new SweepScreen(settings.Slots, workdir));
+            GlobalOptions.OnCtrlC("stopping: every run finishes its step, checkpoints and commits", runner.Stop, sigterm: true);
+            switch (await runner.Run(definition, sweepId))
             {
-                await coordinator.Ask<Paused>(Pause.Instance, Timeout.InfiniteTimeSpan);
-                return Akka.Done.Instance;
-            });
-            var interrupted = GlobalOptions.OnCtrlC("stopping: every run finishes its step, checkpoints and commits",
-                () => shutdown.Run(CoordinatedShutdown.ClrExitReason.Instance), sigterm: true);
-
-            var result = await await Task.WhenAny(
-                coordinator.Ask<object>(new Begin(definition), Timeout.InfiniteTimeSpan),
-                coordinator.WatchAsync().ContinueWith(_ => (object)"stopped"));
-            if (!printer.IsNobody()) await printer.GracefulStop(TimeSpan.FromSeconds(5));   // its last drawing comes before the summary
-            switch (result)
-            {
-                case SweepFinished f:
-                    PrintSummary(f.State, await host.History.Runs(f.State.Id), host.SharedDir);
+                case SweepOutcome.Finished f:
+                    PrintSummary(f.State, f.Runs, settings.SharedDirFor(workdir));
                     return f.State.Runs.Any(r => r.Phase == RunPhase.Failed) ? GlobalOptions.Failed : 0;
-                case SweepRejected r:
+                case SweepOutcome.Refused r:
                     return GlobalOptions.Fail(r.Reason);
-                case not null when interrupted():
-                    await host.System.WhenTerminated;
+                case SweepOutcome.JournalUnreadable j:
+                    return GlobalOptions.Fail(j.Reason, GlobalOptions.Failed);
+                case SweepOutcome.Stopped:
                     Console.WriteLine($"stopped; continue with: wesar --workdir {workdir} sweep resume {sweepId}");
                     return GlobalOptions.Interrupted;
                 default:
@@ -166,23 +125,7 @@ public static class SweepCommand
         finally { Logging.Stop(); }
     }
 
-    internal static string NoSweep(string id, string workdir) => $"no sweep '{id}' in {workdir} (see `wesar sweep list`)";
-
-    /// <summary>
-    /// Prints the runs' config warnings, then tokenizes each distinct corpus once before trainers start, so concurrent
-    /// runs never race on the cache.
-    /// </summary>
-    static string? PrepareData(IEnumerable<RunSpec> runs, string workdir)
-    {
-        var all = runs.Select(r => r.Settings([])).ToList();
-        foreach (var w in all.SelectMany(s => s.Warnings()).Distinct()) Console.Error.WriteLine("warning: " + w);
-        foreach (var settings in all.DistinctBy(s => (s.Data, s.Model.BlockSize)))
-        {
-            try { using var _ = DataSource.OpenFor(settings, workdir, Console.WriteLine); }
-            catch (ConfigException e) { return e.Message; }
-        }
-        return null;
-    }
+    internal static string NoSweep(string id, string workdir) => SweepRejected.NoSweep(id, workdir);
 
     static async Task<int> Status(string id, bool json, JournalSource source, string workdir)
     {
@@ -191,7 +134,7 @@ public static class SweepCommand
             var state = await host.History.Load(new SweepId(id));
             if (state is null) return GlobalOptions.Fail(NoSweep(id, workdir));
             var view = new SweepView(state.Id.Value, state.Name, Phase(state.Phase), await host.History.Runs(state.Id));
-            if (json) Console.WriteLine(JsonSerializer.Serialize(view, JsonOut));
+            if (json) Console.WriteLine(JsonSerializer.Serialize(view, Tables.Json));
             else PrintTable(view);
             return 0;
         });
@@ -203,7 +146,7 @@ public static class SweepCommand
         {
             var sweeps = (await host.History.All()).Select(s => new SweepListItem(s.Id.Value, s.Name, Phase(s.Phase), s.Runs.Count,
                 s.Runs.Count(r => r.Phase == RunPhase.Completed), s.Runs.Count(r => r.Phase == RunPhase.Failed))).ToList();
-            if (json) Console.WriteLine(JsonSerializer.Serialize(sweeps, JsonOut));
+            if (json) Console.WriteLine(JsonSerializer.Serialize(sweeps, Tables.Json));
             else if (sweeps.Count == 0) Console.WriteLine($"no sweeps in {workdir}");
             else
             {

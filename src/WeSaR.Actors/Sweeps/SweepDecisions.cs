@@ -1,0 +1,61 @@
+using WeSaR.Training.Spikes;
+
+namespace WeSaR.Actors.Sweeps;
+
+/// <summary>
+/// The coordinator's decisions: for each command, the events to persist, as pure functions of the state. The
+/// actor persists what these return, folds it with <see cref="Apply"/>, and replies; it decides nothing itself.
+/// </summary>
+public sealed partial record SweepState
+{
+    /// <summary>A new sweep's first event; nothing for a sweep the journal already holds.</summary>
+    public IReadOnlyList<ISweepEvent> Start(SweepDefinition d, DateTime now) =>
+        Phase == SweepPhase.New ? [new SweepStarted(d.Id, d.Name, d.Runs, d.MaxRestarts, now)] : [];
+
+    /// <summary>A placement, a commit or any other record of a run: kept only while the run has not ended.</summary>
+    public IReadOnlyList<ISweepEvent> Record(IRunEvent e) => Run(e.Run) is { Ended: false } ? [e] : [];
+
+    /// <summary>The spike and the monitor's decision about it (a rollback, or the run's failure), written together.</summary>
+    public IReadOnlyList<ISweepEvent> Spike(RecordSpike s)
+    {
+        if (Run(s.Run) is not { Ended: false }) return [];
+        var sp = s.Spike;
+        var events = new List<ISweepEvent>
+        {
+            new SpikeDetected(Id, s.Run, sp.Step, sp.Rule, sp.Metric == SpikeMetric.Loss ? "loss" : "grad-norm", sp.Value, sp.Mean, sp.Std, sp.Threshold),
+        };
+        if (s.Decision.Rollback is { } o) events.Add(new RolledBack(Id, s.Run, o.FromStep, o.ToStep, s.TargetManifestSha256, o.SkipBatches, o.LrScale));
+        if (s.Decision.Failure is { } why) events.Add(new RunFailed(Id, s.Run, sp.Step, why));
+        return events;
+    }
+
+    /// <summary>A finished loop completes its run, with the journal's spike and rollback counts; a failure was written with its decision.</summary>
+    public IReadOnlyList<ISweepEvent> Ended(RunEnded e)
+    {
+        if (Run(e.Run) is not { Ended: false } run || !e.Summary.Finished) return [];
+        var s = e.Summary;
+        return [new RunCompleted(Id, e.Run, new FinalMetrics(s.Step, s.ValLoss, s.ValPpl, s.LastLoss, s.TokensPerS, s.ModelSha256, run.Spikes, run.Rollbacks))];
+    }
+
+    /// <summary>
+    /// A crashed trainer: another attempt while the restart budget lasts, else the run fails. While the sweep stops
+    /// nothing is written (the run stays unfinished and a resume retries it). <c>GiveUp</c> says why the trainer
+    /// must not restart; null means restart.
+    /// </summary>
+    public (IReadOnlyList<ISweepEvent> Events, string? GiveUp) Crash(RunCrashed c, bool stopping)
+    {
+        if (Run(c.Run) is not { Ended: false } run) return ([], "run already ended");
+        if (stopping) return ([], $"crashed while stopping: {c.Reason}");
+        if (run.Restarts >= MaxRestarts)
+        {
+            var reason = $"gave up after {run.Restarts} restart(s): {c.Reason}";
+            return ([new RunFailed(Id, c.Run, run.Resume.Step, reason)], reason);
+        }
+        return ([new RunRestarted(Id, c.Run, run.Attempt + 1, c.Reason)], null);
+    }
+
+    /// <summary>The sweep's last event, once every run has ended.</summary>
+    public IReadOnlyList<ISweepEvent> Done(DateTime now) => Phase == SweepPhase.Running && AllEnded
+        ? [new SweepCompleted(Id, Runs.Count(r => r.Phase == RunPhase.Completed), Runs.Count(r => r.Phase == RunPhase.Failed), now)]
+        : [];
+}

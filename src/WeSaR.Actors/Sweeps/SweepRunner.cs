@@ -1,0 +1,128 @@
+using Akka.Actor;
+using WeSaR.Actors.Hosting;
+using WeSaR.Actors.Queries;
+using WeSaR.Training.Config;
+using WeSaR.Training.Data;
+
+namespace WeSaR.Actors.Sweeps;
+
+/// <summary>How a sweep run in this process ended.</summary>
+public abstract record SweepOutcome
+{
+    /// <summary>Every run ended (completed or failed).</summary>
+    public sealed record Finished(SweepState State, IReadOnlyList<RunRecord> Runs) : SweepOutcome;
+
+    /// <summary>Nothing was started: bad data, an unknown sweep, a sweep another process runs.</summary>
+    public sealed record Refused(string Reason) : SweepOutcome;
+
+    /// <summary>The journal cannot be read or written (a damaged file, a refused login, no server); nothing was started.</summary>
+    public sealed record JournalUnreadable(string Reason) : SweepOutcome;
+
+    /// <summary>Stopped on request (<see cref="SweepRunner.Stop"/>): every run checkpointed and committed first.</summary>
+    public sealed record Stopped : SweepOutcome;
+
+    /// <summary>The coordinator stopped by itself, which a persistent actor does when its journal fails.</summary>
+    public sealed record CoordinatorStopped : SweepOutcome;
+}
+
+/// <summary>What a sweep shows while it runs; the command that runs it draws it.</summary>
+public interface ISweepScreen
+{
+    /// <summary>A line of progress outside the runs (data preparation).</summary>
+    void Say(string line);
+
+    /// <summary>A config warning that does not stop the sweep.</summary>
+    void Warn(string line);
+
+    /// <summary>The runs are about to start (<paramref name="known"/>: what the journal already held, null for a new sweep).</summary>
+    void Starting(ActorSystem system, SweepState initial, SweepState? known);
+
+    /// <summary>The sweep has ended: the screen's last drawing, before the caller prints the outcome.</summary>
+    Task Finishing();
+}
+
+/// <summary>
+/// One sweep in this process from start to end: data checked before anything is written, the journal checked, the
+/// sweep's lock taken, the coordinator started, and a graceful stop on request (every run finishes its step,
+/// checkpoints and commits). `wesar sweep run` and `sweep resume` only parse, call <see cref="Run"/> and print.
+/// </summary>
+public sealed class SweepRunner(OrchestratorSettings settings, Akka.Configuration.Config config, string workdir, ISweepScreen screen)
+{
+    // Set from a signal handler's thread.
+    volatile Action? stop;
+    volatile bool stopRequested;
+
+    /// <summary>Runs <paramref name="definition"/> (a new or known sweep), or resumes <paramref name="id"/> from the journal when it is null.</summary>
+    public async Task<SweepOutcome> Run(SweepDefinition? definition, SweepId id)
+    {
+        // Data that cannot serve a run is refused before the journal exists; a resumed sweep's runs (known only from
+        // the journal) are checked once it is read.
+        if (definition is not null && PrepareData(definition.Runs, settings.SharedDirFor(workdir)) is { } bad) return new SweepOutcome.Refused(bad);
+        // A resume with no SQLite journal to read must not create one.
+        if (definition is null && settings.Journal.Provider == JournalProvider.Sqlite && !File.Exists(Path.Combine(workdir, settings.Journal.SqliteFile)))
+            return new SweepOutcome.Refused(SweepRejected.NoSweep(id.Value, workdir));
+        if (OrchestratorHost.JournalProblem(settings, workdir, readOnly: false) is { } unreadable) return new SweepOutcome.JournalUnreadable(unreadable);
+
+        await using var host = OrchestratorHost.Start(settings, config, workdir);
+        var known = await host.History.Load(id);
+        if (definition is null && known is null) return new SweepOutcome.Refused(SweepRejected.NoSweep(id.Value, workdir));
+        var initial = known ?? SweepState.Empty(id).Start(definition!, DateTime.UtcNow).Aggregate(SweepState.Empty(id), (s, e) => s.Apply(e));
+        if (definition is null && PrepareData(initial.Runs.Where(r => !r.Ended).Select(r => r.Spec), host.SharedDir) is { } problem)
+            return new SweepOutcome.Refused(problem);
+        IDisposable sweepLock;
+        try { sweepLock = host.LockSweep(id); }
+        catch (InvalidOperationException e) { return new SweepOutcome.Refused(e.Message); }
+        using var _ = sweepLock;
+
+        screen.Starting(host.System, initial, known);
+        var coordinator = host.Coordinator(id);
+        var shutdown = CoordinatedShutdown.Get(host.System);
+        shutdown.AddTask(CoordinatedShutdown.PhaseServiceStop, "stop-runs", async () =>
+        {
+            await coordinator.Ask<Paused>(Pause.Instance, Timeout.InfiniteTimeSpan);
+            return Akka.Done.Instance;
+        });
+        stop = () => shutdown.Run(CoordinatedShutdown.ClrExitReason.Instance);
+        if (stopRequested) stop();
+
+        var result = await await Task.WhenAny(
+            coordinator.Ask<object>(new Begin(definition), Timeout.InfiniteTimeSpan),
+            coordinator.WatchAsync().ContinueWith(_ => (object)"stopped"));
+        await screen.Finishing();
+        switch (result)
+        {
+            case SweepFinished f:
+                return new SweepOutcome.Finished(f.State, await host.History.Runs(f.State.Id));
+            case SweepRejected r:
+                return new SweepOutcome.Refused(r.Reason);
+            case not null when stopRequested:
+                await host.System.WhenTerminated;
+                return new SweepOutcome.Stopped();
+            default:
+                return new SweepOutcome.CoordinatorStopped();
+        }
+    }
+
+    /// <summary>Stops the sweep gracefully: every run finishes its step, checkpoints and commits, then <see cref="Run"/> returns <see cref="SweepOutcome.Stopped"/>.</summary>
+    public void Stop()
+    {
+        stopRequested = true;
+        stop?.Invoke();
+    }
+
+    /// <summary>
+    /// Says the runs' config warnings, then tokenizes each distinct corpus once before trainers start, so concurrent
+    /// runs never race on the cache. Returns why the data cannot serve a run, or null.
+    /// </summary>
+    string? PrepareData(IEnumerable<RunSpec> runs, string sharedDir)
+    {
+        var all = runs.Select(r => r.Settings([])).ToList();
+        foreach (var w in all.SelectMany(s => s.Warnings()).Distinct()) screen.Warn(w);
+        foreach (var s in all.DistinctBy(s => (s.Data, s.Model.BlockSize)))
+        {
+            try { using var _ = DataSource.OpenFor(s, sharedDir, screen.Say); }
+            catch (ConfigException e) { return e.Message; }
+        }
+        return null;
+    }
+}

@@ -1,0 +1,89 @@
+using WeSaR.Actors.Sweeps;
+using WeSaR.Training.Loop;
+using WeSaR.Training.Spikes;
+
+namespace WeSaR.Actors.Tests;
+
+/// <summary>The coordinator's decisions as pure functions of the sweep state: no actor system.</summary>
+public sealed class SweepDecisionTests
+{
+    static readonly SweepId S = new("s-1");
+    static readonly RunId A = new("run-a"), B = new("run-b");
+    static readonly DateTime Now = new(2026, 12, 2, 0, 0, 0, DateTimeKind.Utc);
+    static readonly SweepDefinition Definition = new(S, "s", 2, [new RunSpec(A, "a", ""), new RunSpec(B, "b", "")]);
+
+    static SweepState Started() => Fold(SweepState.Empty(S), SweepState.Empty(S).Start(Definition, Now));
+
+    static SweepState Fold(SweepState s, IEnumerable<ISweepEvent> events) => events.Aggregate(s, (x, e) => x.Apply(e));
+
+    static RunSummary Summary(long step, string? failure = null) => new("dir", step, 40, false, 2.5, 12.2, 1000, 0, 0, 1, 10, 2.4, "sha", failure);
+
+    static readonly SpikeSignal Spike = new(30, "z-score", SpikeMetric.Loss, 9, 3, 0.5, 6);
+
+    [Fact]
+    public void A_new_sweep_starts_once_and_a_known_one_writes_nothing()
+    {
+        var start = Assert.Single(SweepState.Empty(S).Start(Definition, Now));
+        Assert.Equal(new[] { A, B }, Assert.IsType<SweepStarted>(start).Runs.Select(r => r.Id));
+        Assert.Empty(Started().Start(Definition, Now));
+    }
+
+    [Fact]
+    public void Crashes_restart_while_the_budget_lasts_then_fail_the_run_at_its_resume_point()
+    {
+        var s = Fold(Started(), [new CheckpointCommitted(S, A, 20, "c20")]);
+        for (var i = 1; i <= 2; i++)
+        {
+            var (events, giveUp) = s.Crash(new RunCrashed(A, "boom"), stopping: false);
+            Assert.Null(giveUp);
+            Assert.Equal(new RunRestarted(S, A, i, "boom"), Assert.Single(events));
+            s = Fold(s, events);
+        }
+        var (last, why) = s.Crash(new RunCrashed(A, "boom"), stopping: false);
+        Assert.Equal("gave up after 2 restart(s): boom", why);
+        Assert.Equal(new RunFailed(S, A, 20, why!), Assert.Single(last));
+    }
+
+    [Fact]
+    public void A_crash_while_the_sweep_stops_writes_nothing_so_a_resume_retries_the_run()
+    {
+        var (events, giveUp) = Started().Crash(new RunCrashed(A, "boom"), stopping: true);
+        Assert.Empty(events);
+        Assert.Equal("crashed while stopping: boom", giveUp);
+    }
+
+    [Fact]
+    public void A_spike_and_its_decision_are_one_write_and_an_ended_run_records_nothing()
+    {
+        var rollback = Started().Spike(new RecordSpike(A, Spike, new SpikeDecision(new RollbackOrder(30, 20, 11, 0.5), null), "c20"));
+        Assert.Collection(rollback, e => Assert.IsType<SpikeDetected>(e), e => Assert.Equal(new RolledBack(S, A, 30, 20, "c20", 11, 0.5), e));
+        var failed = Started().Spike(new RecordSpike(A, Spike, new SpikeDecision(null, "too many rollbacks"), null));
+        Assert.Collection(failed, e => Assert.IsType<SpikeDetected>(e), e => Assert.Equal(new RunFailed(S, A, 30, "too many rollbacks"), e));
+
+        var ended = Fold(Started(), failed);
+        Assert.Empty(ended.Spike(new RecordSpike(A, Spike, new SpikeDecision(null, null), null)));
+        Assert.Empty(ended.Record(new CheckpointCommitted(S, A, 40, "c40")));
+        Assert.Empty(ended.Ended(new RunEnded(A, Summary(40))));
+        Assert.Equal("run already ended", ended.Crash(new RunCrashed(A, "boom"), stopping: false).GiveUp);
+    }
+
+    [Fact]
+    public void A_finished_loop_completes_its_run_with_the_journals_counts_and_a_stopped_one_does_not()
+    {
+        var s = Fold(Started(), Started().Spike(new RecordSpike(A, Spike, new SpikeDecision(new RollbackOrder(30, 20, 11, 1), null), "c20")));
+        var done = Assert.IsType<RunCompleted>(Assert.Single(s.Ended(new RunEnded(A, Summary(40)))));
+        Assert.Equal((40L, 1, 1, "sha"), (done.Metrics.Step, done.Metrics.Spikes, done.Metrics.Rollbacks, done.Metrics.ModelSha256));
+        Assert.Empty(s.Ended(new RunEnded(A, Summary(25))));                    // stopped before its last step
+        Assert.Empty(s.Ended(new RunEnded(A, Summary(40, "diverged"))));        // its failure was written with the decision
+    }
+
+    [Fact]
+    public void The_sweep_completes_once_every_run_has_ended()
+    {
+        var s = Fold(Started(), Started().Ended(new RunEnded(A, Summary(40))));
+        Assert.Empty(s.Done(Now));
+        s = Fold(s, [new RunFailed(S, B, 0, "gave up")]);
+        Assert.Equal(new SweepCompleted(S, 1, 1, Now), Assert.Single(s.Done(Now)));
+        Assert.Empty(Fold(s, s.Done(Now)).Done(Now));
+    }
+}
