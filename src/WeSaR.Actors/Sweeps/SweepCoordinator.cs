@@ -37,6 +37,7 @@ public sealed class SweepCoordinator : ReceivePersistentActor
         Command<RunPlaced>(p => PersistRun(p.Run, new RunAssigned(state.Id, p.Run, p.Node, p.Slot, p.Device, p.Attempt)));
         Command<RunOrphaned>(OnRunOrphaned);
         Command<CommitCheckpoint>(c => PersistRun(c.Run, new CheckpointCommitted(state.Id, c.Run, c.Step, c.ManifestSha256), reply: true));
+        Command<RejectCheckpoints>(OnRejected);
         Command<RecordSpike>(OnSpike);
         Command<RunEnded>(OnRunEnded);
         Command<RunCrashed>(OnRunCrashed);
@@ -71,6 +72,15 @@ public sealed class SweepCoordinator : ReceivePersistentActor
         foreach (var r in state.Runs.Where(r => !r.Ended))
             context.Placement.Tell(new PlaceRun(state.Id, r.Spec, r.Resume, r.Attempt, r.Restarts, r.Rollbacks, Self));
         CheckDone();
+    }
+
+    // The trainer continues from an older checkpoint in the same attempt: the resume point moves, the restarts stay.
+    void OnRejected(RejectCheckpoints c)
+    {
+        if (state.Run(c.Run)!.Ended) { Sender.Tell(Ack.Instance); return; }
+        var events = c.Rejected.Select(r => new CheckpointRejected(state.Id, c.Run, r.Step, r.Reason, c.StartsFrom.Step, c.StartsFrom.ManifestSha256)).ToList();
+        var replyTo = Sender;
+        PersistAll(events, e => { Applied(e); if (ReferenceEquals(e, events[^1])) replyTo.Tell(Ack.Instance); });
     }
 
     void OnSpike(RecordSpike s)
