@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Text.Json;
 using System.Text.RegularExpressions;
 using WeSaR.Model.Checkpoints;
@@ -57,22 +56,22 @@ public sealed class CheckpointFallbackTests : IDisposable
         Assert.True(undisturbed.ExitCode == 0, undisturbed.Stdout + undisturbed.Stderr);
         var expected = RunsByLabel(straight, Regex.Match(undisturbed.Stdout, @"^sweep (straight-\w+):", RegexOptions.Multiline).Groups[1].Value);
 
-        // Every run holds its step-30 checkpoint write until the SIGINT, which stops it there with 10, 20 and 30 committed.
-        var file = TestSweeps.Write(dir.Path, "fallback", grid, Steps, """faults { pauses = ["checkpoint-write@30"], pause-seconds = 120 }""");
+        // SIGKILL while every run holds its step-30 checkpoint write: each has 10 and 20 committed, 30 only half written.
+        // The resumed runs hold there once more, so the hold is only as long as the three runs need to reach it.
+        var file = TestSweeps.Write(dir.Path, "fallback", grid, Steps, """faults { pauses = ["checkpoint-write@30"], pause-seconds = 15 }""");
         string id;
         using (var p = new RunningWesar(Args(damaged, "run", file)))
         {
             id = Regex.Match(p.WaitFor(l => l.StartsWith("sweep fallback-"), Patience), @"^sweep (\S+):").Groups[1].Value;
             foreach (var label in labels) p.WaitFor(l => l.Contains($"[{label}] fault: holding checkpoint-write@30"), Patience);
-            Process.Start("kill", ["-INT", p.Pid.ToString()])!.WaitForExit();
-            Assert.Equal(130, p.WaitForExit(Patience));
+            p.KillHard();
         }
 
         var stopped = RunsByLabel(damaged, id);
         string Folder(string label) => Path.Combine(damaged, "sweeps", id, stopped[label].GetProperty("run").GetString()!);
         Assert.Equal(labels, stopped.Keys.Order());
-        Assert.All(stopped.Values, r => Assert.Equal(30, r.GetProperty("step").GetInt64()));
-        Flip16Bytes(Path.Combine(Folder("seed=1"), TrainingRun.CheckpointDir, CheckpointStore.FolderName(30), Trainer.ModelFile));
+        Assert.All(stopped.Values, r => Assert.Equal(20, r.GetProperty("step").GetInt64()));
+        Flip16Bytes(Path.Combine(Folder("seed=1"), TrainingRun.CheckpointDir, CheckpointStore.FolderName(20), Trainer.ModelFile));
         Directory.Delete(Path.Combine(Folder("seed=2"), TrainingRun.CheckpointDir), recursive: true);
         Directory.Delete(Folder("seed=3"), recursive: true);
 
@@ -80,8 +79,8 @@ public sealed class CheckpointFallbackTests : IDisposable
         Assert.True(resumed.ExitCode == 0, resumed.Stdout + resumed.Stderr);
 
         var done = RunsByLabel(damaged, id);
-        // seed=1 falls back to step 20, the newest that verifies; the other two have nothing left and start over.
-        foreach (var (label, resumeStep) in labels.Zip([20L, 0L, 0L]))
+        // seed=1 falls back to step 10, the newest that verifies; the other two have nothing left and start over.
+        foreach (var (label, resumeStep, reason) in labels.Zip([10L, 0L, 0L], ["model.dat does not match its manifest hash", "missing", "missing"]))
         {
             var run = done[label];
             Assert.Equal(("completed", Steps, 0), (run.GetProperty("state").GetString(), run.GetProperty("step").GetInt32(), run.GetProperty("restarts").GetInt32()));
@@ -91,9 +90,10 @@ public sealed class CheckpointFallbackTests : IDisposable
             Assert.Single(events, e => e.GetProperty("type").GetString() == "RunCompleted");
             Assert.DoesNotContain(events, e => e.GetProperty("type").GetString() is "RunRestarted" or "RunFailed");
             var rejected = Assert.Single(events, e => e.GetProperty("type").GetString() == "CheckpointRejected").GetProperty("event");
-            Assert.Equal((30L, resumeStep), (rejected.GetProperty("step").GetInt64(), rejected.GetProperty("resume_step").GetInt64()));
+            Assert.Equal((20L, resumeStep), (rejected.GetProperty("step").GetInt64(), rejected.GetProperty("resume_step").GetInt64()));
+            Assert.Contains(reason, rejected.GetProperty("reason").GetString());
         }
         var human = Wesar.Run("--workdir", damaged, "runs", "events", $"{id}/{done["seed=1"].GetProperty("run").GetString()}").Stdout;
-        Assert.Contains("checkpoint step 30 REJECTED", human);
+        Assert.Contains("checkpoint step 20 REJECTED", human);
     }
 }
