@@ -84,6 +84,7 @@ public sealed class CheckpointFallbackTests : IDisposable
         {
             var run = done[label];
             Assert.Equal(("completed", Steps, 0), (run.GetProperty("state").GetString(), run.GetProperty("step").GetInt32(), run.GetProperty("restarts").GetInt32()));
+            Assert.Matches("^[0-9a-f]{64}$", expected[label].GetProperty("model_sha256").GetString());
             Assert.Equal(expected[label].GetProperty("model_sha256").GetString(), run.GetProperty("model_sha256").GetString());
 
             var events = Events(damaged, $"{id}/{run.GetProperty("run").GetString()}");
