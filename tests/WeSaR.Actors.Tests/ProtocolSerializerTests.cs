@@ -24,6 +24,8 @@ public sealed class ProtocolSerializerTests : IAsyncLifetime
         new RunScheduled(S, R),
         new RunAssigned(S, R, "node", "cpu-0", "cpu", 1),
         new CheckpointCommitted(S, R, 100, "ab12"),
+        new CheckpointRejected(S, R, 100, "model.bin does not match its manifest hash", 90, "cd34"),
+        new CheckpointRejected(S, R, 10, "the committed checkpoint is missing", 0, null),
         new SpikeDetected(S, R, 61, "z-score", "loss", 125.7, 2.5, 0.1, 3.1),
         new SpikeDetected(S, R, 7, "non-finite", "loss", double.NaN, double.NaN, double.NaN, double.NaN),
         new RolledBack(S, R, 61, 50, "cd34", 11, 0.5),
@@ -64,6 +66,17 @@ public sealed class ProtocolSerializerTests : IAsyncLifetime
     }
 
     [Fact]
+    public void A_rejected_checkpoint_is_written_as_this_exact_payload()
+    {
+        // Journals outlive the code: the v1 shape is pinned, and a journal written by this version must read back.
+        const string golden = """{"sweep":{"value":"s-1"},"run":{"value":"r-1"},"step":100,"reason":"damaged","resumeStep":90,"resumeManifestSha256":"cd34"}""";
+        var e = new CheckpointRejected(S, R, 100, "damaged", 90, "cd34");
+        var serializer = (SerializerWithStringManifest)system.Serialization.FindSerializerFor(e);
+        Assert.Equal(golden, System.Text.Encoding.UTF8.GetString(serializer.ToBinary(e)));
+        Assert.Equal(e, serializer.FromBinary(System.Text.Encoding.UTF8.GetBytes(golden), "CheckpointRejected.v1"));
+    }
+
+    [Fact]
     public void The_snapshot_state_round_trips_and_an_unknown_manifest_fails_loudly()
     {
         var state = SweepState.Empty(S).Apply(new SweepStarted(S, "s", [Spec], 3, DateTime.UnixEpoch))
@@ -92,6 +105,9 @@ public sealed class ProtocolSerializerTests : IAsyncLifetime
         s = s.Apply(new RunRestarted(S, R, 1, "x")).Apply(new CheckpointCommitted(S, R, 20, "c"));
         Assert.Equal(new ResumePoint(20, "c"), s.Runs.Single().Resume);   // the new checkpoint carries the skip and scale
         Assert.Equal((1, 1), (s.Runs.Single().Restarts, s.Runs.Single().Attempt));
+        // A damaged checkpoint moves the resume point back and spends no restart.
+        s = s.Apply(new CheckpointRejected(S, R, 20, "damaged", 10, "a"));
+        Assert.Equal((new ResumePoint(10, "a"), 1), (s.Runs.Single().Resume, s.Runs.Single().Restarts));
         s = s.Apply(new RunCompleted(S, R, new FinalMetrics(40, 1, 1, 1, 1, "m", 1, 1)));
         Assert.True(s.AllEnded);
         Assert.Equal(ImmutableList.Create(RunPhase.Completed), s.Runs.Select(r => r.Phase).ToImmutableList());

@@ -78,6 +78,16 @@ public sealed class SweepDecisionTests
     }
 
     [Fact]
+    public void Rejected_checkpoints_move_the_resume_point_back_without_spending_a_restart()
+    {
+        var s = Fold(Started(), [new CheckpointCommitted(S, A, 10, "c10"), new CheckpointCommitted(S, A, 20, "c20")]);
+        var events = s.Reject(new RejectCheckpoints(A, [new RejectedCheckpoint(20, "hash mismatch")], new ResumePoint(10, "c10")));
+        Assert.Equal(new CheckpointRejected(S, A, 20, "hash mismatch", 10, "c10"), Assert.Single(events));
+        var after = Fold(s, events).Run(A)!;
+        Assert.Equal((10L, "c10", 0), (after.Resume.Step, after.Resume.ManifestSha256, after.Restarts));
+    }
+
+    [Fact]
     public void The_sweep_completes_once_every_run_has_ended()
     {
         var s = Fold(Started(), Started().Ended(new RunEnded(A, Summary(40))));

@@ -26,7 +26,7 @@ public class CheckpointStoreTests
     }
 
     [Fact]
-    public void A_damaged_file_fails_its_hash_and_the_next_older_checkpoint_is_used()
+    public void A_damaged_file_fails_its_hash_and_TryLoad_names_the_problem()
     {
         using var dir = TestEnv.NewTempDir();
         var store = new CheckpointStore(dir.Path, new Retention(KeepLast: 5));
@@ -38,9 +38,12 @@ public class CheckpointStoreTests
         File.WriteAllBytes(file, bytes);
 
         Assert.Throws<InvalidDataException>(() => CheckpointStore.Load(newest.Path));
-        var skipped = new List<string>();
-        Assert.Equal(10, store.LoadLatest(onSkipped: skipped.Add)!.Step);
-        Assert.Single(skipped);
+        var (damaged, problem) = CheckpointStore.TryLoad(newest.Path);
+        Assert.Null(damaged);
+        Assert.Contains("a.bin does not match its manifest hash", problem);
+        var (older, none) = CheckpointStore.TryLoad(store.List()[0].Path);
+        Assert.Equal((10L, null), (older!.Step, none));
+        Assert.Contains("manifest.json", CheckpointStore.TryLoad(Path.Combine(dir.Path, "nowhere")).Problem);
     }
 
     [Fact]
@@ -78,6 +81,6 @@ public class CheckpointStoreTests
         Assert.Equal([10L], store.List().Select(c => c.Step));
         var replaced = new Checkpoint(10, new Dictionary<string, byte[]> { ["a.bin"] = [42] });
         store.Save(replaced);
-        Assert.Equal([42], store.LoadLatest()!.Files["a.bin"]);
+        Assert.Equal([42], CheckpointStore.Load(store.List().Single().Path).Files["a.bin"]);
     }
 }

@@ -96,14 +96,4 @@ public sealed class RollbackTests : IDisposable
         var e = Assert.Throws<ConfigException>(() => Settings("x", "faults.pauses=[\"somewhere@3\"]"));
         Assert.Contains(e.Problems, p => p.Contains("faults.pauses"));
     }
-
-    [Fact]
-    public void A_resume_point_with_a_manifest_hash_accepts_only_that_exact_checkpoint()
-    {
-        var store = new CheckpointStore(Path.Combine(dir.Path, "ck"), new Retention());
-        var info = store.Save(new Checkpoint(10, new Dictionary<string, byte[]> { ["a"] = [1] }));
-        Assert.Equal([1], store.LoadExact(10, info.ManifestSha256).Files["a"]);
-        Assert.Throws<InvalidDataException>(() => store.LoadExact(10, new string('0', 64)));
-        Assert.Throws<InvalidDataException>(() => store.LoadExact(20, info.ManifestSha256));
-    }
 }

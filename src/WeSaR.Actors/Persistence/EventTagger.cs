@@ -5,7 +5,7 @@ namespace WeSaR.Actors.Persistence;
 
 /// <summary>
 /// Tags every event for queries across sweeps: "sweep", "sweep:&lt;id&gt;", "run:&lt;sweep&gt;/&lt;run&gt;" and one tag per
-/// kind worth searching for ("spike", "rollback", "run-completed", "run-failed", "restart").
+/// kind worth searching for ("checkpoint-rejected", "spike", "rollback", "run-completed", "run-failed", "restart").
 /// </summary>
 public sealed class EventTagger : IWriteEventAdapter
 {
@@ -18,6 +18,7 @@ public sealed class EventTagger : IWriteEventAdapter
         if (e is IRunEvent r) tags.Add($"run:{e.Sweep}/{r.Run}");   // run ids are unique within their sweep
         var kind = e switch
         {
+            CheckpointRejected => "checkpoint-rejected",
             SpikeDetected => "spike",
             RolledBack => "rollback",
             RunCompleted => "run-completed",

@@ -19,6 +19,7 @@ public sealed class ProtocolSerializer(ExtendedActorSystem system) : SerializerW
         ["RunScheduled.v1"] = typeof(RunScheduled),
         ["RunAssigned.v1"] = typeof(RunAssigned),
         ["CheckpointCommitted.v1"] = typeof(CheckpointCommitted),
+        ["CheckpointRejected.v1"] = typeof(CheckpointRejected),
         ["SpikeDetected.v1"] = typeof(SpikeDetected),
         ["RolledBack.v1"] = typeof(RolledBack),
         ["RunRestarted.v1"] = typeof(RunRestarted),

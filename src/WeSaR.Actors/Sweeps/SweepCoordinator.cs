@@ -46,6 +46,11 @@ public sealed class SweepCoordinator : ReceivePersistentActor
             var sender = Sender;
             PersistEvents(state.Spike(s), () => { sender.Tell(Ack.Instance); CheckDone(); });
         });
+        Command<RejectCheckpoints>(c =>
+        {
+            var sender = Sender;
+            PersistEvents(state.Reject(c), () => sender.Tell(Ack.Instance));
+        });
         Command<RunEnded>(e => PersistEvents(state.Ended(e), CheckDone));
         Command<RunCrashed>(OnRunCrashed);
         Command<Pause>(_ =>

@@ -15,6 +15,14 @@ public sealed partial record SweepState
     /// <summary>A placement, a commit or any other record of a run: kept only while the run has not ended.</summary>
     public IReadOnlyList<ISweepEvent> Record(IRunEvent e) => Run(e.Run) is { Ended: false } ? [e] : [];
 
+    /// <summary>
+    /// Checkpoints a trainer passed over (damaged or missing), written together: the run continues from an older one
+    /// in the same attempt, so the resume point moves and the restarts stay.
+    /// </summary>
+    public IReadOnlyList<ISweepEvent> Reject(RejectCheckpoints c) => Run(c.Run) is { Ended: false }
+        ? [.. c.Rejected.Select(r => new CheckpointRejected(Id, c.Run, r.Step, r.Reason, c.StartsFrom.Step, c.StartsFrom.ManifestSha256))]
+        : [];
+
     /// <summary>The spike and the monitor's decision about it (a rollback, or the run's failure), written together.</summary>
     public IReadOnlyList<ISweepEvent> Spike(RecordSpike s)
     {

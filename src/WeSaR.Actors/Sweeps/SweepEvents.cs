@@ -26,6 +26,13 @@ public sealed record RunAssigned(SweepId Sweep, RunId Run, string Node, string S
 /// <summary>A checkpoint is on disk with this manifest hash; a resume starts from the newest one.</summary>
 public sealed record CheckpointCommitted(SweepId Sweep, RunId Run, long Step, string ManifestSha256) : IRunEvent;
 
+/// <summary>
+/// At its start the run found the checkpoint at <c>Step</c> damaged or missing (<c>Reason</c>) and continues from the
+/// newest older one that verifies, at <c>ResumeStep</c> with manifest hash <c>ResumeManifestSha256</c> (0 and null:
+/// the initialisation). Not a crash: no restart is spent.
+/// </summary>
+public sealed record CheckpointRejected(SweepId Sweep, RunId Run, long Step, string Reason, long ResumeStep, string? ResumeManifestSha256) : IRunEvent;
+
 public sealed record SpikeDetected(SweepId Sweep, RunId Run, long Step, string Rule, string Metric, double Value, double Mean,
     double Std, double Threshold) : IRunEvent;
 

@@ -40,6 +40,9 @@ public sealed record RunPlaced(RunId Run, string Node, string Slot, string Devic
 /// <summary>A trainer wrote a checkpoint; replied to with <see cref="Ack"/> once it is persisted.</summary>
 public sealed record CommitCheckpoint(RunId Run, long Step, string ManifestSha256);
 
+/// <summary>A trainer passed over damaged or missing checkpoints and starts at <c>StartsFrom</c>; replied to with <see cref="Ack"/> once persisted.</summary>
+public sealed record RejectCheckpoints(RunId Run, IReadOnlyList<RejectedCheckpoint> Rejected, ResumePoint StartsFrom);
+
 /// <summary>A spike monitor's decision about a spike; replied to with <see cref="Ack"/> once it is persisted.</summary>
 public sealed record RecordSpike(RunId Run, SpikeSignal Spike, SpikeDecision Decision, string? TargetManifestSha256);
 

@@ -40,6 +40,7 @@ public sealed partial record SweepState(SweepId Id, string Name, SweepPhase Phas
         RunScheduled => this,   // written by journals before SweepDecisions; SweepStarted already holds the runs
         RunAssigned a => With(a.Run, r => r with { Phase = RunPhase.Running, Node = a.Node, Slot = a.Slot, Attempt = a.Attempt }),
         CheckpointCommitted c => With(c.Run, r => r with { Resume = new ResumePoint(c.Step, c.ManifestSha256) }),
+        CheckpointRejected x => With(x.Run, r => r with { Resume = new ResumePoint(x.ResumeStep, x.ResumeManifestSha256) }),
         SpikeDetected d => With(d.Run, r => r with { Spikes = r.Spikes + 1 }),
         RolledBack b => With(b.Run, r => r with
         {

@@ -90,25 +90,11 @@ public sealed class CheckpointStore
         return new Checkpoint(manifest.Step, files);
     }
 
-    /// <summary>The checkpoint at exactly <paramref name="step"/>, if its manifest hash is <paramref name="manifestSha256"/> and its files verify.</summary>
-    public Checkpoint LoadExact(long step, string manifestSha256)
+    /// <summary>Like <see cref="Load"/>, but a damaged or unreadable checkpoint gives its problem instead of throwing.</summary>
+    public static (Checkpoint? Checkpoint, string? Problem) TryLoad(string folder)
     {
-        var info = List().FirstOrDefault(c => c.Step == step)
-                   ?? throw new InvalidDataException($"committed checkpoint at step {step} is missing from {Directory}");
-        if (info.ManifestSha256 != manifestSha256)
-            throw new InvalidDataException($"checkpoint at step {step} in {Directory} is not the committed one (manifest hash differs)");
-        return Load(info.Path);
-    }
-
-    /// <summary>The newest checkpoint at or before <paramref name="maxStep"/> whose files all verify; damaged ones are skipped.</summary>
-    public Checkpoint? LoadLatest(long maxStep = long.MaxValue, Action<string>? onSkipped = null)
-    {
-        foreach (var info in List().Where(c => c.Step <= maxStep).Reverse())
-        {
-            try { return Load(info.Path); }
-            catch (Exception e) when (e is IOException or InvalidDataException or JsonException) { onSkipped?.Invoke(e.Message); }
-        }
-        return null;
+        try { return (Load(folder), null); }
+        catch (Exception e) when (e is IOException or InvalidDataException or JsonException) { return (null, e.Message); }
     }
 
     /// <summary>Deletes checkpoints newer than <paramref name="step"/> (they belong to a history that was rolled back).</summary>

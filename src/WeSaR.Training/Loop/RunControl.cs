@@ -5,7 +5,8 @@ namespace WeSaR.Training.Loop;
 
 /// <summary>
 /// Where a run starts. With a manifest hash: exactly that committed checkpoint. Without: the newest valid
-/// checkpoint at or before <c>Step</c> (none: the initialisation). Then <c>SkipBatches</c> and <c>LrScale</c>
+/// checkpoint at or before <c>Step</c> (none: the initialisation). A damaged or missing one is passed over
+/// (see <see cref="StartChoice"/>). Then <c>SkipBatches</c> and <c>LrScale</c>
 /// apply a rollback that was decided after that checkpoint.
 /// </summary>
 public sealed record ResumePoint(long Step, string? ManifestSha256 = null, long SkipBatches = 0, double LrScale = 1.0)
@@ -31,6 +32,9 @@ public interface IRunControl
 
     /// <summary>A checkpoint is written; returns once it is committed, after which older ones may be pruned.</summary>
     void Committed(CheckpointInfo info);
+
+    /// <summary>The run passed over damaged or missing checkpoints and starts at <paramref name="startsFrom"/>; returns once that is recorded.</summary>
+    void Rejected(IReadOnlyList<RejectedCheckpoint> rejected, ResumePoint startsFrom);
 }
 
 /// <summary>The spike policy in-process; the rollback count lives as long as the process.</summary>
@@ -50,4 +54,7 @@ public sealed class LocalRunControl(SpikeSettings settings) : IRunControl
     }
 
     public void Committed(CheckpointInfo info) { }
+
+    // Nothing to record without a journal: the observer has already reported them.
+    public void Rejected(IReadOnlyList<RejectedCheckpoint> rejected, ResumePoint startsFrom) { }
 }

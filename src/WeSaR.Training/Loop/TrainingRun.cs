@@ -67,12 +67,14 @@ public sealed class TrainingRun(TrainSettings settings, string runDir)
         var faults = settings.Faults;
         var store = new CheckpointStore(Path.Combine(runDir, CheckpointDir), settings.Checkpoint.Retention);
         using var trainer = new Trainer(settings, data);
-        var start = from.ManifestSha256 is { } sha ? store.LoadExact(from.Step, sha)
-            : from.Step > 0 ? store.LoadLatest(from.Step, m => observer.Message("skipping damaged checkpoint: " + m)) : null;
-        var history = Restore(trainer, start);
-        if (start is not null) observer.Message($"resumed from step {start.Step}");
-        trainer.SkipBatches(from.SkipBatches);
-        trainer.LrFactor *= from.LrScale;
+        var start = StartChoice.Choose(from, store.List(), c => CheckpointStore.TryLoad(c.Path));
+        foreach (var r in start.Rejected) observer.Message($"skipping checkpoint at step {r.Step}: {r.Reason}");
+        // Recorded before the newer checkpoints are deleted below, so a crash in between rejects them again.
+        if (start.Rejected.Count > 0) control.Rejected(start.Rejected, start.Point);
+        var history = Restore(trainer, start.Checkpoint);
+        if (start.Checkpoint is not null) observer.Message($"resumed from step {start.Checkpoint.Step}");
+        trainer.SkipBatches(start.Point.SkipBatches);
+        trainer.LrFactor *= start.Point.LrScale;
         store.DeleteAfter(trainer.Step);   // checkpoints past the start belong to a history that is being redone
         var log = new MetricsLog(Path.Combine(runDir, MetricsLog.FileName), trainer.Step);
         var board = settings.Run.TensorBoard ? new TensorBoardLog(runDir) : null;
