@@ -64,7 +64,7 @@ public sealed class SweepCommandTests : IDisposable
             ReadersAgreeWhileTraining(id);
             Process.Start("kill", [$"-{signal}", p.Pid.ToString()])!.WaitForExit();
             var code = p.WaitForExit(TimeSpan.FromMinutes(2));
-            Assert.True(code == 130, $"exit code {code}:\n{p.Output}");
+            Assert.True(code == 130, $"exit code {code}:\n{p.Output}\n{LogWarnings()}");
             Assert.Contains($"sweep resume {id}", p.Output);
         }
 
@@ -104,6 +104,10 @@ public sealed class SweepCommandTests : IDisposable
         Assert.Contains("2 of 2 run(s) already ended", again.Stdout);
         Assert.DoesNotContain("eval at", again.Stdout);
     }
+
+    // What the sweep process logged at warning level or above (the log file keeps what stderr does not show).
+    string LogWarnings() => string.Join("\n", Directory.EnumerateFiles(Path.Combine(Work, "logs")).SelectMany(File.ReadLines)
+        .Where(l => !l.Contains("\"@l\":\"Information\"") && l.Contains("\"@l\"")));
 
     /// <summary>
     /// Eight `sweep status --json` at once while two runs train (each command starts an ActorSystem and the journal on

@@ -95,7 +95,9 @@ public sealed class SweepRunner(OrchestratorSettings settings, Akka.Configuratio
                 return new SweepOutcome.Finished(f.State, await host.History.Runs(f.State.Id));
             case SweepRejected r:
                 return new SweepOutcome.Refused(r.Reason);
-            case not null when stopRequested:
+            // Stopped by CoordinatedShutdown (ours, or the runtime's on a signal): the coordinator paused every run first.
+            // A journal failure stops the coordinator alone.
+            case not null when stopRequested || shutdown.ShutdownReason is not null:
                 await host.System.WhenTerminated;
                 return new SweepOutcome.Stopped();
             default:

@@ -64,30 +64,21 @@ public sealed class TrainingRun(TrainSettings settings, string runDir)
         if (settings.Run.Threads > 0) TorchSharp.torch.set_num_threads(settings.Run.Threads);
 
         var s = settings.Train;
-        var faults = settings.Faults;
         var store = new CheckpointStore(Path.Combine(runDir, CheckpointDir), settings.Checkpoint.Retention);
         using var trainer = new Trainer(settings, data);
         var start = StartChoice.Choose(from, store.List(), c => CheckpointStore.TryLoad(c.Path));
         foreach (var r in start.Rejected) observer.Message($"skipping checkpoint at step {r.Step}: {r.Reason}");
         // Recorded before the newer checkpoints are deleted below, so a crash in between rejects them again.
         if (start.Rejected.Count > 0) control.Rejected(start.Rejected, start.Point);
-        var history = Restore(trainer, start.Checkpoint);
+        MetricsLog? log = null;
+        var history = Rewind(trainer, start.Checkpoint, start.Point.SkipBatches, f => f * start.Point.LrScale, store, control, ref log);
         if (start.Checkpoint is not null) observer.Message($"resumed from step {start.Checkpoint.Step}");
-        trainer.SkipBatches(start.Point.SkipBatches);
-        trainer.LrFactor *= start.Point.LrScale;
-        store.DeleteAfter(trainer.Step);   // checkpoints past the start belong to a history that is being redone
-        var log = new MetricsLog(Path.Combine(runDir, MetricsLog.FileName), trainer.Step);
         var board = settings.Run.TensorBoard ? new TensorBoardLog(runDir) : null;
-        control.Reset(history);
         observer.Started(trainer.Step, s.Steps, trainer.ParameterCount);
 
         var wall = Stopwatch.StartNew();
         var stepTime = new Stopwatch();
-        // Steady-state throughput: wall time of everything the loop does (steps, detection, logging, evaluation,
-        // checkpoints), from the end of the warm-up steps, which pay for allocation, to the end.
-        var steady = new Stopwatch();
-        long windowTokens = 0, timedTokens = 0, timedSteps = 0;
-        double windowSeconds = 0;
+        var speed = new Throughput(trainer.Step);
         var firstStep = trainer.Step;
         int spikes = 0, rollbacks = 0;
         EvalResult? lastEval = null;
@@ -100,24 +91,12 @@ public sealed class TrainingRun(TrainSettings settings, string runDir)
             while (trainer.Step < s.EndStep)
             {
                 if (ct.IsCancellationRequested) { interrupted = true; break; }
-                if (faults.ThrowAtStep == trainer.Step + 1 && attempt < faults.ThrowAttempts)
-                    throw new InjectedFault($"injected fault at step {faults.ThrowAtStep} (attempt {attempt + 1} of {faults.ThrowAttempts} that throw)");
+                ThrowIfInjected(trainer.Step + 1, attempt);
                 var measure = Measures(trainer.Step + 1, s.MeasureInterval);
                 stepTime.Restart();
                 var m = trainer.TrainStep(measure);
                 var seconds = stepTime.Elapsed.TotalSeconds;
-                var tokens = (long)s.BatchSize * settings.Model.BlockSize;
-                windowTokens += tokens;
-                windowSeconds += seconds;
-                if (!steady.IsRunning)
-                {
-                    if (m.Step - firstStep >= 3) steady.Start();
-                }
-                else
-                {
-                    timedTokens += tokens;
-                    timedSteps++;
-                }
+                speed.Add(m.Step, (long)s.BatchSize * settings.Model.BlockSize, seconds);
 
                 var point = new StreamPoint(m.Step, m.Loss, m.GradNorm);
                 var spike = control.Observe(point);
@@ -129,17 +108,12 @@ public sealed class TrainingRun(TrainSettings settings, string runDir)
                     if (decision.Failure is not null) { failure = decision.Failure; break; }
                     if (decision.Rollback is { } order)
                     {
-                        Pause(PausePoint.Rollback, order.FromStep, observer, ct);
+                        Hold(PausePoint.Rollback, order.FromStep, observer, ct);
                         // The scale applies to the rate the run had at the spike, so repeated rollbacks to one
                         // checkpoint keep lowering it (the checkpoint's own factor predates them).
                         var factor = trainer.LrFactor * order.LrScale;
-                        history = Restore(trainer, order.ToStep == 0 ? null : CheckpointStore.Load(StepFolder(store, order.ToStep)));
-                        trainer.SkipBatches(order.SkipBatches);
-                        trainer.LrFactor = factor;
-                        store.DeleteAfter(order.ToStep);
-                        log.Dispose();
-                        log = new MetricsLog(Path.Combine(runDir, MetricsLog.FileName), order.ToStep);
-                        control.Reset(history);
+                        var target = order.ToStep == 0 ? null : CheckpointStore.Load(StepFolder(store, order.ToStep));
+                        history = Rewind(trainer, target, order.SkipBatches, _ => factor, store, control, ref log);
                         rollbacks++;
                         observer.RolledBack(order);
                         continue;
@@ -149,23 +123,16 @@ public sealed class TrainingRun(TrainSettings settings, string runDir)
                 if (history.Count > HistoryCap) history.RemoveRange(0, history.Count - HistoryCap);
                 lastLoss = m.Loss;
 
-                EvalResult? eval = null;
-                var last = m.Step == s.Steps;
-                if (last || (s.EvalInterval > 0 && m.Step % s.EvalInterval == 0))
+                var eval = EvaluateIfDue(trainer, m.Step, observer);
+                lastEval = eval ?? lastEval;
+                if (m.Step == s.Steps || measure || eval is not null || spike is not null || m.Step % s.LogInterval == 0)
                 {
-                    eval = lastEval = trainer.Evaluate();
-                    observer.Evaluated(eval);
-                }
-                if (last || measure || eval is not null || spike is not null || m.Step % s.LogInterval == 0)
-                {
-                    var line = new MetricsLine(m.Step, m.Loss, m.GradNorm, m.Lr, m.Tokens, windowTokens / Math.Max(windowSeconds, 1e-9),
-                        Environment.WorkingSet / 1048576.0, m.UpdateRatio, m.Gate, eval?.Loss, eval?.Perplexity,
-                        spike is null ? null : $"{spike.Rule}:{spike.Metric}", m.LiveTensors);
-                    log.Write(line);
+                    var line = new MetricsLine(m.Step, m.Loss, m.GradNorm, m.Lr, m.Tokens, speed.Window, Environment.WorkingSet / 1048576.0, m.UpdateRatio,
+                        m.Gate, eval?.Loss, eval?.Perplexity, spike is null ? null : $"{spike.Rule}:{spike.Metric}", m.LiveTensors);
+                    log!.Write(line);
                     board?.Write(line);
-                    var perStep = timedSteps > 0 ? steady.Elapsed.TotalSeconds / timedSteps : seconds;
-                    observer.Stepped(line, TimeSpan.FromSeconds(perStep * (s.EndStep - m.Step)));
-                    (windowTokens, windowSeconds) = (0, 0);
+                    observer.Stepped(line, speed.Eta(s.EndStep - m.Step, seconds));
+                    speed.ResetWindow();
                 }
                 if (m.Step == s.EndStep || (settings.Checkpoint.Interval > 0 && m.Step % settings.Checkpoint.Interval == 0))
                     modelSha = SaveCheckpoint(trainer, history, store, control, observer, ct);
@@ -174,14 +141,48 @@ public sealed class TrainingRun(TrainSettings settings, string runDir)
         }
         finally
         {
-            log.Dispose();
+            log?.Dispose();
         }
 
-        var summary = new RunSummary(runDir, trainer.Step, s.Steps, interrupted, lastEval?.Loss, lastEval?.Perplexity,
-            timedTokens > 0 ? timedTokens / steady.Elapsed.TotalSeconds : 0, spikes, rollbacks, wall.Elapsed.TotalSeconds, trainer.ParameterCount,
-            lastLoss, modelSha, failure);
+        var summary = new RunSummary(runDir, trainer.Step, s.Steps, interrupted, lastEval?.Loss, lastEval?.Perplexity, speed.Steady, spikes,
+            rollbacks, wall.Elapsed.TotalSeconds, trainer.ParameterCount, lastLoss, modelSha, failure);
         File.WriteAllBytes(Path.Combine(runDir, SummaryFile), JsonSerializer.SerializeToUtf8Bytes(summary, Json));
         return summary;
+    }
+
+    /// <summary>
+    /// Puts the run at a checkpoint (null: the initialisation), for a resume or a rollback alike: weights, optimizer
+    /// and detector history from the checkpoint, the data skip, the learning-rate factor (<paramref name="lrFactor"/>
+    /// maps the checkpoint's own); checkpoints and metrics past it are dropped, as that history is being redone.
+    /// </summary>
+    List<StreamPoint> Rewind(Trainer trainer, Checkpoint? to, long skipBatches, Func<double, double> lrFactor, CheckpointStore store,
+        IRunControl control, ref MetricsLog? log)
+    {
+        var history = Restore(trainer, to);
+        trainer.SkipBatches(skipBatches);
+        trainer.LrFactor = lrFactor(trainer.LrFactor);
+        store.DeleteAfter(trainer.Step);
+        log?.Dispose();
+        log = new MetricsLog(Path.Combine(runDir, MetricsLog.FileName), trainer.Step);
+        control.Reset(history);
+        return history;
+    }
+
+    /// <summary>Validation at the eval interval and at the last step; null on other steps.</summary>
+    EvalResult? EvaluateIfDue(Trainer trainer, long step, IRunObserver observer)
+    {
+        var s = settings.Train;
+        if (step != s.Steps && (s.EvalInterval <= 0 || step % s.EvalInterval != 0)) return null;
+        var eval = trainer.Evaluate();
+        observer.Evaluated(eval);
+        return eval;
+    }
+
+    void ThrowIfInjected(long step, int attempt)
+    {
+        var f = settings.Faults;
+        if (f.ThrowAtStep == step && attempt < f.ThrowAttempts)
+            throw new InjectedFault($"injected fault at step {f.ThrowAtStep} (attempt {attempt + 1} of {f.ThrowAttempts} that throw)");
     }
 
     /// <summary>
@@ -208,17 +209,55 @@ public sealed class TrainingRun(TrainSettings settings, string runDir)
     {
         var c = trainer.Capture();
         var files = new Dictionary<string, byte[]>(c.Files) { [StreamFile] = JsonSerializer.SerializeToUtf8Bytes(history, Json) };
-        var info = store.Save(c with { Files = files }, () => Pause(PausePoint.CheckpointWrite, c.Step, observer, ct));
+        var info = store.Save(c with { Files = files }, () => Hold(PausePoint.CheckpointWrite, c.Step, observer, ct));
         control.Committed(info);
         store.Prune();
         observer.Checkpointed(info);
         return CheckpointStore.Sha256(c.File(Trainer.ModelFile));
     }
 
-    void Pause(PausePoint point, long step, IRunObserver observer, CancellationToken ct)
+    // faults.pauses: holds the run at a point, so tests can stop or kill it there.
+    void Hold(PausePoint point, long step, IRunObserver observer, CancellationToken ct)
     {
         if (!settings.Faults.PausesAt(point, step)) return;
         observer.Message($"fault: holding {(point == PausePoint.Rollback ? "rollback" : "checkpoint-write")}@{step} for {settings.Faults.PauseTime.TotalSeconds:G}s");
         ct.WaitHandle.WaitOne(settings.Faults.PauseTime);
     }
+}
+
+/// <summary>
+/// Tokens/s over the steps since the last log line, and steady-state tokens/s from the end of the warm-up steps
+/// (which pay for allocation) to now, as wall time of everything the loop does (steps, detection, logging,
+/// evaluation, checkpoints).
+/// </summary>
+sealed class Throughput(long firstStep)
+{
+    readonly Stopwatch steady = new();
+    long windowTokens, timedTokens, timedSteps;
+    double windowSeconds;
+
+    public void Add(long step, long tokens, double seconds)
+    {
+        windowTokens += tokens;
+        windowSeconds += seconds;
+        if (!steady.IsRunning)
+        {
+            if (step - firstStep >= 3) steady.Start();
+        }
+        else
+        {
+            timedTokens += tokens;
+            timedSteps++;
+        }
+    }
+
+    public double Window => windowTokens / Math.Max(windowSeconds, 1e-9);
+
+    public void ResetWindow() => (windowTokens, windowSeconds) = (0, 0);
+
+    public double Steady => timedTokens > 0 ? timedTokens / steady.Elapsed.TotalSeconds : 0;
+
+    /// <summary>Steps left at the steady pace (at the last step's time before it is known).</summary>
+    public TimeSpan Eta(long stepsLeft, double lastStepSeconds) =>
+        TimeSpan.FromSeconds((timedSteps > 0 ? steady.Elapsed.TotalSeconds / timedSteps : lastStepSeconds) * stepsLeft);
 }
