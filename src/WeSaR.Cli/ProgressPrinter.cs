@@ -27,15 +27,13 @@ public sealed class ProgressPrinter(long totalSteps) : IRunObserver
         else if (l.Step % every == 0 || l.Step == totalSteps) Console.WriteLine(text);
     }
 
-    public void Evaluated(EvalResult r) => Line($"eval at step {r.Step}: val loss {r.Loss:F4}, perplexity {r.Perplexity:F2}");
+    public void Evaluated(EvalResult r) => Line(Wording.Eval(r));
 
     public void Checkpointed(CheckpointInfo info) => Line($"checkpoint {info.Path}");
 
-    public void Spiked(SpikeSignal s) =>
-        Line($"SPIKE at step {s.Step}: {s.Metric} {s.Value:G4} ({s.Rule}; threshold {s.Threshold:G4}, mean {s.Mean:G4})");
+    public void Spiked(SpikeSignal s) => Line(Wording.Spike(s));
 
-    public void RolledBack(RollbackOrder o) =>
-        Line($"rolled back from step {o.FromStep} to {o.ToStep}, skipping {o.SkipBatches} batch(es), lr x{o.LrScale:G3}");
+    public void RolledBack(RollbackOrder o) => Line(Wording.Rollback(o));
 
     public void Finish(RunSummary s)
     {

@@ -53,7 +53,7 @@ public sealed class SweepPrinter : ReceiveActor, IWithTimers
                 Console.WriteLine(Line(row) + (SweepRemaining() is { } e ? $" | sweep ETA ~{Tables.Duration(e.TotalSeconds)}" : ""));
             }
         });
-        Receive<RunNote>(n => Note(rows.TryGetValue(n.Run, out var r) ? $"[{r.Label}] {n.Text}" : n.Text));
+        Receive<RunNote>(n => Note(rows.TryGetValue(n.Run, out var r) ? $"[{r.Label}] {Wording.Of(n.Note)}" : Wording.Of(n.Note)));
         Receive<RunChanged>(c =>
         {
             if (!rows.TryGetValue(c.Run.Id, out var row)) return;

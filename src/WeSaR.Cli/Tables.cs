@@ -64,8 +64,8 @@ public static class Tables
         RunAssigned a => $"assigned to {a.Node}/{a.Slot} ({a.Device}), attempt {a.Attempt}",
         CheckpointCommitted c => $"checkpoint step {c.Step} committed ({c.ManifestSha256[..12]})",
         CheckpointRejected x => $"checkpoint step {x.Step} REJECTED ({x.Reason}); continuing from step {x.ResumeStep}",
-        SpikeDetected d => $"SPIKE at step {d.Step}: {d.Metric} {d.Value:G5} > {d.Threshold:G5} ({d.Rule}; mean {d.Mean:G4}, std {d.Std:G4})",
-        RolledBack b => $"rolled back from step {b.FromStep} to {b.ToStep}, skipping {b.SkippedBatches} batch(es), lr x{b.LrScale:G3}",
+        SpikeDetected d => Wording.Spike(d.Step, d.Metric, d.Value, d.Threshold, d.Rule, d.Mean, d.Std),
+        RolledBack b => Wording.Rollback(b.FromStep, b.ToStep, b.SkippedBatches, b.LrScale),
         RunRestarted x => $"restarted (attempt {x.Attempt}): {x.Reason}",
         RunCompleted c => $"completed at step {c.Metrics.Step}: val loss {Num(c.Metrics.ValLoss)}, last loss {Num(c.Metrics.LastLoss)}, "
                           + $"{c.Metrics.Spikes} spike(s), {c.Metrics.Rollbacks} rollback(s)",

@@ -150,7 +150,7 @@ public sealed class TrainCommandTests : IDisposable
 
         var guarded = Path.Combine(work.Path, "guarded");
         var r = Ok(Wesar.Run(Diverging(guarded)));
-        var first = Regex.Match(r.Stdout, @"SPIKE at step (\d+): Loss [\d.]+ \(divergence");
+        var first = Regex.Match(r.Stdout, @"SPIKE at step (\d+): loss [\d.]+ > [\d.]+ \(divergence;");
         Assert.True(first.Success, r.Stdout);
         Assert.InRange(int.Parse(first.Groups[1].Value), 2, 20);
         Assert.Contains("lr x0.5", r.Stdout);

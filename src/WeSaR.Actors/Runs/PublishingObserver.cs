@@ -12,10 +12,9 @@ public sealed class PublishingObserver(EventStream stream, SweepId sweep, RunId 
 
     public void Stepped(MetricsLine line, TimeSpan eta) => stream.Publish(new RunProgress(sweep, run, line, totalSteps, eta));
 
-    public void Evaluated(EvalResult r) => Message($"eval at step {r.Step}: val loss {r.Loss:F4}");
+    public void Evaluated(EvalResult r) => stream.Publish(new RunNote(sweep, run, r));
 
-    public void Spiked(SpikeSignal s) => Message($"spike at step {s.Step}: {s.Metric} {s.Value:G4} > {s.Threshold:G4} ({s.Rule})");
+    public void Spiked(SpikeSignal s) => stream.Publish(new RunNote(sweep, run, s));
 
-    public void RolledBack(RollbackOrder o) =>
-        Message($"rolled back from step {o.FromStep} to {o.ToStep}, skipped {o.SkipBatches} batch(es), lr x{o.LrScale:G3}");
+    public void RolledBack(RollbackOrder o) => stream.Publish(new RunNote(sweep, run, o));
 }

@@ -39,5 +39,8 @@ public sealed record DecideSpike(SpikeSignal Spike, IReadOnlyList<CheckpointInfo
 /// <summary>Published every logged step.</summary>
 public sealed record RunProgress(SweepId Sweep, RunId Run, MetricsLine Line, long TotalSteps, TimeSpan Eta);
 
-/// <summary>Published for a run's notable moments (resume, evaluation, rollback, fault).</summary>
-public sealed record RunNote(SweepId Sweep, RunId Run, string Text);
+/// <summary>
+/// Published for a run's notable moments: its own message (resume, fault), or a <see cref="SpikeSignal"/>,
+/// <see cref="RollbackOrder"/> or <see cref="EvalResult"/> the screen words.
+/// </summary>
+public sealed record RunNote(SweepId Sweep, RunId Run, object Note);

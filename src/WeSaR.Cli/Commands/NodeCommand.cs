@@ -94,7 +94,7 @@ public static class NodeCommand
             Receive<ClusterEvent.ReachableMember>(m => Say($"member reachable again: {m.Member.Address}"));
             Receive<ClusterEvent.MemberRemoved>(m => Say($"member removed: {m.Member.Address} (was {m.PreviousStatus.ToString().ToLowerInvariant()})"));
             Receive<ClusterEvent.IClusterDomainEvent>(_ => { });
-            Receive<RunNote>(n => Say($"[{n.Sweep}/{n.Run}] {n.Text}"));
+            Receive<RunNote>(n => Say($"[{n.Sweep}/{n.Run}] {Wording.Of(n.Note)}"));
             Receive<RunProgress>(p =>
             {
                 var key = $"{p.Sweep}/{p.Run}";

@@ -1,0 +1,33 @@
+using WeSaR.Training.Loop;
+using WeSaR.Training.Spikes;
+
+namespace WeSaR.Cli;
+
+/// <summary>
+/// The one wording of a run's notable moments, on every screen (`wesar train`, `sweep run`, `node`) and in the
+/// audit trail (`runs events`): a spike as it happens reads as it does in the journal afterwards.
+/// </summary>
+public static class Wording
+{
+    public static string Spike(long step, string metric, double value, double threshold, string rule, double mean, double std) =>
+        $"SPIKE at step {step}: {metric} {value:G5} > {threshold:G5} ({rule}; mean {mean:G4}, std {std:G4})";
+
+    public static string Spike(SpikeSignal s) =>
+        Spike(s.Step, s.Metric == SpikeMetric.Loss ? "loss" : "grad-norm", s.Value, s.Threshold, s.Rule, s.Mean, s.Std);
+
+    public static string Rollback(long from, long to, long skipped, double lrScale) =>
+        $"rolled back from step {from} to {to}, skipping {skipped} batch(es), lr x{lrScale:G3}";
+
+    public static string Rollback(RollbackOrder o) => Rollback(o.FromStep, o.ToStep, o.SkipBatches, o.LrScale);
+
+    public static string Eval(EvalResult r) => $"eval at step {r.Step}: val loss {r.Loss:F4}, perplexity {r.Perplexity:F2}";
+
+    /// <summary>A note a run published (<see cref="WeSaR.Actors.Runs.RunNote"/>): its own text, or one of the moments above.</summary>
+    public static string Of(object note) => note switch
+    {
+        SpikeSignal s => Spike(s),
+        RollbackOrder o => Rollback(o),
+        EvalResult r => Eval(r),
+        _ => note.ToString() ?? "",
+    };
+}
