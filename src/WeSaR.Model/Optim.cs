@@ -3,7 +3,7 @@ using static TorchSharp.torch;
 
 namespace WeSaR.Model;
 
-/// <summary>AdamW hyper-parameters (defaults from reference/wesar-method.md).</summary>
+/// <summary>AdamW hyper-parameters (defaults: the WeSaR paper's pre-training set-up, beta2 0.95, weight decay 0.1).</summary>
 public sealed record AdamWOptions(double Lr, double Beta1 = 0.9, double Beta2 = 0.95, double Eps = 1e-8, double WeightDecay = 0.1);
 
 public static class Optim

@@ -1,6 +1,6 @@
 namespace WeSaR.Model.Init;
 
-/// <summary>A backbone initialisation: the table of target std per matrix role (reference/wesar-method.md).</summary>
+/// <summary>A backbone initialisation: the table of target std per matrix role (docs/init-schemes.md).</summary>
 public sealed record Backbone(string Name, IReadOnlyDictionary<MatrixRole, Func<MatrixSite, double>> Table)
 {
     public double Std(MatrixSite s) => Table[s.Role](s);
