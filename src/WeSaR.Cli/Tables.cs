@@ -37,6 +37,14 @@ public static class Tables
         AnsiConsole.Write(t);
     }
 
+    public static void Sweeps(IReadOnlyList<(string Id, string State, int Runs, int Completed, int Failed)> sweeps)
+    {
+        var t = new Table().Border(TableBorder.Simple);
+        foreach (var c in new[] { "id", "state", "runs", "completed", "failed" }) t.AddColumn(new TableColumn(c));
+        foreach (var s in sweeps) t.AddRow(Markup.Escape(s.Id), State(s.State), s.Runs.ToString(), s.Completed.ToString(), s.Failed.ToString());
+        AnsiConsole.Write(t);
+    }
+
     public static string State(string s) => s switch
     {
         "completed" => "[green]completed[/]",

@@ -25,7 +25,7 @@ public sealed class ReadCommandFaultTests : IClassFixture<ReadCommandFaultTests.
             var r = Wesar.Run("--workdir", Work, "sweep", "run", TestSweeps.Write(Dir.Path, "faults", "run.seed = [1, 2]", 6));
             Assert.True(r.ExitCode == 0, r.Stdout + r.Stderr);
             Id = Regex.Match(r.Stdout, @"^sweep (\S+):", RegexOptions.Multiline).Groups[1].Value;
-            Run = Regex.Match(r.Stdout, @"^([0-9a-f]{12}) ", RegexOptions.Multiline).Groups[1].Value;
+            Run = Regex.Match(r.Stdout, @"\S+/([0-9a-f]{12}) ").Groups[1].Value;
         }
 
         public void Dispose()

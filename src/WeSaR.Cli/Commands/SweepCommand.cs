@@ -148,11 +148,7 @@ public static class SweepCommand
                 s.Runs.Count(r => r.Phase == RunPhase.Completed), s.Runs.Count(r => r.Phase == RunPhase.Failed))).ToList();
             if (json) Console.WriteLine(JsonSerializer.Serialize(sweeps, Tables.Json));
             else if (sweeps.Count == 0) Console.WriteLine($"no sweeps in {workdir}");
-            else
-            {
-                Console.WriteLine($"{"id",-40} {"state",-10} {"runs",5} {"completed",9} {"failed",6}");
-                foreach (var s in sweeps) Console.WriteLine($"{s.Id,-40} {s.State,-10} {s.Runs,5} {s.Completed,9} {s.Failed,6}");
-            }
+            else Tables.Sweeps([.. sweeps.Select(s => (s.Id, s.State, s.Runs, s.Completed, s.Failed))]);
             return 0;
         });
     }
@@ -181,10 +177,8 @@ public static class SweepCommand
     static void PrintTable(SweepView v)
     {
         Console.WriteLine($"sweep {v.Id} ({v.State})");
-        Console.WriteLine($"{"run",-12} {"label",-32} {"state",-10} {"step",11} {"loss",8} {"val loss",8} {"spikes",6} {"rollbacks",9} {"restarts",8}");
-        foreach (var r in v.Runs)
-            Console.WriteLine($"{r.Run,-12} {r.Label,-32} {r.State,-10} {$"{r.Step}/{r.Steps}",11} {Num(r.LastLoss),8} {Num(r.ValLoss),8} {r.Spikes,6} {r.Rollbacks,9} {r.Restarts,8}"
-                              + (r.Failure is { } f ? $"  {f}" : ""));
+        Tables.Runs(v.Runs);
+        foreach (var r in v.Runs.Where(r => r.Failure is not null)) Console.WriteLine($"{r.Sweep}/{r.Run} ({r.Label}) failed: {r.Failure}");
     }
 
     /// <summary>The final table; run folders (with their metrics files) are under <paramref name="sharedDir"/>.</summary>
@@ -196,5 +190,4 @@ public static class SweepCommand
         if (Directory.Exists(folders)) Console.WriteLine($"run folders: {folders}");
     }
 
-    static string Num(double? x) => x is { } v ? v.ToString("F4") : "-";
 }
