@@ -71,8 +71,16 @@ public sealed record ClusterSettings(string Hostname, int Port, string PublicHos
             r.Problem($"orchestrator.cluster.seeds: expected \"host:port\", got '{seed}'");
         foreach (var role in s.Roles.Where(x => x is not (Actors.Roles.Coordinator or Actors.Roles.Trainer)))
             r.Problem($"orchestrator.cluster.roles: unknown role '{role}' (use {Actors.Roles.Coordinator}, {Actors.Roles.Trainer})");
+        // Without TLS, whoever reaches the port can join the cluster and have it run their sweeps on its machines.
+        if (!IsLoopback(s.Hostname) && !s.Tls.Enabled && !r.Bool("orchestrator.cluster.trusted-network"))
+            r.Problem($"orchestrator.cluster.hostname = {s.Hostname} can be reached from other machines and TLS is off: anyone who reaches port "
+                      + $"{s.Port} could join this cluster. Turn on orchestrator.cluster.tls (deploy/README.md), or, on a network only your machines "
+                      + "reach (a private container network), say so with --trusted-network (orchestrator.cluster.trusted-network = on)");
         return s;
     }
+
+    static bool IsLoopback(string host) =>
+        host == "localhost" || (System.Net.IPAddress.TryParse(host, out var ip) && System.Net.IPAddress.IsLoopback(ip));
 }
 
 /// <summary>orchestrator.restarts.*: the retry budget of a crashing run.</summary>

@@ -110,4 +110,20 @@ public sealed class BadInputTests : IDisposable
     public void An_unknown_sweep_grid_key_suggests_the_nearest_one() =>
         Assert.Equal([$"{Path.Combine(dir.Path, "sweep.conf")}: sweep.grid.optim.lrr: unknown key (did you mean sweep.grid.optim.lr?)"],
             Refused("sweep", "run", Sweep("sweep.grid.optim.lrr = [1e-3]")));
+
+    [Theory]
+    [InlineData("0.0.0.0")]
+    [InlineData("192.168.1.10")]
+    public void A_node_reachable_from_other_machines_without_tls_refuses_to_start_unless_the_network_is_trusted(string hostname)
+    {
+        var port = FreePort.Next().ToString();
+        string[] node = ["node", "--roles", "trainer", "--seed", $"127.0.0.1:{port}", "--port", port, "--hostname", hostname];
+        var line = Assert.Single(Refused(node));
+        Assert.Contains($"orchestrator.cluster.hostname = {hostname} can be reached from other machines and TLS is off", line);
+        Assert.Contains("--trusted-network", line);
+        Assert.Single(Refused(["sweep", "run", Sweep(""), "--cluster", $"127.0.0.1:{port}", "--set", $"orchestrator.cluster.hostname={hostname}"]));
+        if (hostname != "0.0.0.0") return;   // binding a LAN address needs that address on this machine
+        using var trusted = new RunningWesar(["--workdir", Work, .. node, "--trusted-network"]);
+        trusted.WaitFor(l => l.Contains($"node akka.tcp://wesar@0.0.0.0:{port}"), Patience);
+    }
 }

@@ -23,10 +23,14 @@ public static class NodeCommand
         var port = new Option<int?>("--port") { Description = "Port to bind remoting to (default orchestrator.cluster.port, 4053)" };
         var hostname = new Option<string?>("--hostname") { Description = "Address to bind remoting to (default 127.0.0.1: not reachable from other machines)" };
         var publicHostname = new Option<string?>("--public-hostname") { Description = "Name other nodes use to reach this one (containers, NAT)" };
+        var trusted = new Option<bool>("--trusted-network")
+        {
+            Description = "Only your own machines can reach --hostname (a private container network): run without TLS on a non-loopback address",
+        };
         var config = new Option<string?>("--config", "-c") { Description = "HOCON orchestrator config (journal, slots, cluster, TLS)" };
         var set = new Option<string[]>("--set", "-s") { Description = "Override an orchestrator.* or akka.* key, e.g. --set orchestrator.slots.cuda=[\"cuda:0\"]" };
         var cmd = new Command("node", "Run a cluster node: trainers offer their device slots, coordinators host the sweep coordinator (a singleton that fails over)")
-            { roles, seeds, port, hostname, publicHostname, config, set };
+            { roles, seeds, port, hostname, publicHostname, trusted, config, set };
         cmd.SetAction((r, ct) =>
         {
             var sets = new List<string>(r.GetValue(set) ?? [])
@@ -37,6 +41,7 @@ public static class NodeCommand
             if (r.GetValue(port) is { } p) sets.Add($"orchestrator.cluster.port={p}");
             if (r.GetValue(hostname) is { } h) sets.Add($"orchestrator.cluster.hostname={Json(h)}");
             if (r.GetValue(publicHostname) is { } ph) sets.Add($"orchestrator.cluster.public-hostname={Json(ph)}");
+            if (r.GetValue(trusted)) sets.Add("orchestrator.cluster.trusted-network=on");
             return Run(r.GetValue(config), sets, r.GetValue(GlobalOptions.Workdir)!);
         });
         return cmd;
