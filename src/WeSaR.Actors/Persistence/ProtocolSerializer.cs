@@ -31,6 +31,9 @@ public sealed class ProtocolSerializer(ExtendedActorSystem system) : SerializerW
     };
     static readonly Dictionary<Type, string> Manifests = Types.ToDictionary(kv => kv.Value, kv => kv.Key);
 
+    /// <summary>Every manifest a journal may hold (the golden-payload tests cover each).</summary>
+    public static IReadOnlyCollection<string> PersistedManifests => Types.Keys;
+
     public static readonly JsonSerializerOptions Json = new()
     {
         PropertyNamingPolicy = JsonNamingPolicy.CamelCase,
