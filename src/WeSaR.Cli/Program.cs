@@ -15,7 +15,9 @@ public static class Program
             Root().Parse(["--help"]).Invoke();
             return 2;
         }
-        return Root().Parse(args).Invoke(new InvocationConfiguration { ProcessTerminationTimeout = null });
+        var parsed = Root().Parse(args);
+        var code = parsed.Invoke(new InvocationConfiguration { ProcessTerminationTimeout = null });
+        return parsed.Errors.Count > 0 ? GlobalOptions.BadInput : code;   // a usage error is bad input, like any other
     }
 
     /// <summary>The whole command tree (also what the deploy tests check deployment commands against).</summary>

@@ -78,6 +78,7 @@ public static class Tables
         RunCompleted c => $"completed at step {c.Metrics.Step}: val loss {Num(c.Metrics.ValLoss)}, last loss {Num(c.Metrics.LastLoss)}, "
                           + $"{c.Metrics.Spikes} spike(s), {c.Metrics.Rollbacks} rollback(s)",
         RunFailed f => $"FAILED at step {f.Step}: {f.Reason}",
+        RunRetried t => $"retried (it had failed: {t.Failure})",
         SweepCompleted c => $"sweep completed: {c.Completed} completed, {c.Failed} failed",
         _ => e.GetType().Name,
     };

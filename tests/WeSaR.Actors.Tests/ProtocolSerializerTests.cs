@@ -35,6 +35,7 @@ public sealed class ProtocolSerializerTests : IAsyncLifetime
         new RunFailed(S, R, 30, "gave up"),
         new SweepCompleted(S, 3, 1, new DateTime(2026, 1, 2, 3, 4, 5, DateTimeKind.Utc)),
         new Cluster.SweepAdmitted(S),
+        new RunRetried(S, R, "gave up after 3 restart(s): boom", new DateTime(2026, 1, 2, 3, 4, 5, DateTimeKind.Utc)),
     ];
 
     public Task InitializeAsync()

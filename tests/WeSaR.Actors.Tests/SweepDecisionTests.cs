@@ -88,6 +88,26 @@ public sealed class SweepDecisionTests
     }
 
     [Fact]
+    public void A_retry_gives_failed_runs_a_new_attempt_and_budget_and_refuses_the_rest()
+    {
+        var s = Fold(Started(), [new CheckpointCommitted(S, A, 10, "c10"), new RunRestarted(S, A, 1, "boom"), new RunRestarted(S, A, 2, "boom"),
+            new RunFailed(S, A, 10, "gave up"), new RunCompleted(S, B, new FinalMetrics(40, 2, 7, 2, 1, "m", 0, 0))]);
+        s = Fold(s, s.Done(Now));
+        Assert.Equal("run run-b (b) is completed, not failed: it counts once", s.Retry(["run-b"], Now).Problem);
+        Assert.StartsWith("no run 'run-' in sweep", s.Retry(["run-"], Now).Problem);   // a prefix naming two runs
+        var (events, problem) = s.Retry(null, Now);
+        Assert.Null(problem);
+        Assert.Equal(new RunRetried(S, A, "gave up", Now), Assert.Single(events));
+        Assert.Equal(events, s.Retry(["run-a"], Now).Events);
+
+        s = Fold(s, events);
+        var a = s.Run(A)!;
+        Assert.Equal((SweepPhase.Running, RunPhase.Pending, 10L, 3, 2, 0), (s.Phase, a.Phase, a.Resume.Step, a.Attempt, a.Restarts, a.RestartsSpent));
+        Assert.Null(s.Crash(new RunCrashed(A, "again"), stopping: false).GiveUp);   // the budget is whole again
+        Assert.Equal("no failed run in sweep s-1", s.Retry(null, Now).Problem);
+    }
+
+    [Fact]
     public void The_sweep_completes_once_every_run_has_ended()
     {
         var s = Fold(Started(), Started().Ended(new RunEnded(A, Summary(40))));

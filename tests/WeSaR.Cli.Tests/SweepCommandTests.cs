@@ -127,6 +127,34 @@ public sealed class SweepCommandTests : IDisposable
     }
 
     [Fact]
+    public void Sweep_retry_gives_failed_runs_another_go_and_they_end_as_an_undisturbed_run_would()
+    {
+        // Each run crashes at step 15 on its first two starts; one restart is allowed, so both fail at first.
+        var faulty = TestSweeps.Write(dir.Path, "retry", "run.seed = [1, 2]", 20, "sweep.max-restarts = 1\nfaults { throw-at-step = 15, throw-attempts = 2 }");
+        var failed = Wesar.Run(Sweep("run", faulty));
+        Assert.True(failed.ExitCode == 1, failed.Stdout + failed.Stderr);
+        var id = Regex.Match(failed.Stdout, @"^sweep (retry-\w+):", RegexOptions.Multiline).Groups[1].Value;
+        Assert.All(Json(Wesar.Run(Sweep("status", id, "--json"))).GetProperty("runs").EnumerateArray(), r => Assert.Equal("failed", r.GetProperty("state").GetString()));
+
+        var refused = Wesar.Run(Sweep("retry", id));
+        Assert.Equal(2, refused.ExitCode);
+        Assert.Contains("--failed", refused.Stderr);
+        var retried = Wesar.Run(Sweep("retry", id, "--failed"));
+        Assert.True(retried.ExitCode == 0, retried.Stdout + retried.Stderr);
+        var runs = Json(Wesar.Run(Sweep("status", id, "--json"))).GetProperty("runs").EnumerateArray().ToList();
+        Assert.All(runs, r => Assert.Equal(("completed", 20L, 1), (r.GetProperty("state").GetString(), r.GetProperty("step").GetInt64(), r.GetProperty("restarts").GetInt32())));
+        var events = Wesar.Run("--workdir", Work, "runs", "events", $"{id}/{runs[0].GetProperty("run").GetString()}").Stdout;
+        Assert.Contains("retried (it had failed: gave up after 1 restart(s)", events);
+        Assert.Equal(2, Wesar.Run(Sweep("retry", id, "--failed")).ExitCode);   // nothing failed any more
+
+        // The faults change no step: the retried runs end with the weights of a sweep that never crashed.
+        var clean = Wesar.Run("--workdir", Path.Combine(dir.Path, "clean"), "sweep", "run", TestSweeps.Write(dir.Path, "clean", "run.seed = [1, 2]", 20));
+        Assert.True(clean.ExitCode == 0, clean.Stdout + clean.Stderr);
+        var reference = Json(Wesar.Run("--workdir", Path.Combine(dir.Path, "clean"), "runs", "list", "--json")).EnumerateArray().Select(r => r.GetProperty("model_sha256").GetString()).Order();
+        Assert.Equal(reference, runs.Select(r => r.GetProperty("model_sha256").GetString()).Order());
+    }
+
+    [Fact]
     public void Bad_input_exits_with_code_2_and_a_clear_message_before_anything_is_written()
     {
         var missing = Wesar.Run(Sweep("run", Path.Combine(dir.Path, "nope.conf")));

@@ -5,7 +5,7 @@ namespace WeSaR.Actors.Persistence;
 
 /// <summary>
 /// Tags every event for queries across sweeps: "sweep", "sweep:&lt;id&gt;", "run:&lt;sweep&gt;/&lt;run&gt;" and one tag per
-/// kind worth searching for ("checkpoint-rejected", "spike", "rollback", "run-completed", "run-failed", "restart").
+/// kind worth searching for ("checkpoint-rejected", "spike", "rollback", "run-completed", "run-failed", "restart", "retry").
 /// </summary>
 public sealed class EventTagger : IWriteEventAdapter
 {
@@ -24,6 +24,7 @@ public sealed class EventTagger : IWriteEventAdapter
             RunCompleted => "run-completed",
             RunFailed => "run-failed",
             RunRestarted => "restart",
+            RunRetried => "retry",
             _ => null,
         };
         if (kind is not null) tags.Add(kind);

@@ -26,6 +26,7 @@ public sealed class ProtocolSerializer(ExtendedActorSystem system) : SerializerW
         ["RunCompleted.v1"] = typeof(RunCompleted),
         ["RunFailed.v1"] = typeof(RunFailed),
         ["SweepCompleted.v1"] = typeof(SweepCompleted),
+        ["RunRetried.v1"] = typeof(RunRetried),
         ["SweepState.v1"] = typeof(SweepState),
         ["SweepAdmitted.v1"] = typeof(Cluster.SweepAdmitted),
     };

@@ -54,6 +54,9 @@ public static class RunProjection
                 case RunCompleted or RunFailed:
                     ended.TryAdd(((IRunEvent)e.Event).Run, e.AtUtc);
                     break;
+                case RunRetried t:
+                    ended.Remove(t.Run);   // its wall time runs on to its new end
+                    break;
             }
         }
         return Records(state, sharedDir, started, ended, device);

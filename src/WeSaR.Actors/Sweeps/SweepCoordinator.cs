@@ -52,6 +52,13 @@ public sealed class SweepCoordinator : ReceivePersistentActor
             PersistEvents(state.Reject(c), () => sender.Tell(Ack.Instance));
         });
         Command<RunEnded>(e => PersistEvents(state.Ended(e), CheckDone));
+        Command<RetryRuns>(r =>
+        {
+            var sender = Sender;
+            var (events, problem) = state.Retry(r.Runs, DateTime.UtcNow);
+            if (problem is not null) sender.Tell(new SweepRejected(problem));
+            else PersistEvents(events, () => sender.Tell(Ack.Instance));
+        });
         Command<RunCrashed>(OnRunCrashed);
         Command<Pause>(_ =>
         {

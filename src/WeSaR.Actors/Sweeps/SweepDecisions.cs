@@ -54,12 +54,30 @@ public sealed partial record SweepState
     {
         if (Run(c.Run) is not { Ended: false } run) return ([], "run already ended");
         if (stopping) return ([], $"crashed while stopping: {c.Reason}");
-        if (run.Restarts >= MaxRestarts)
+        if (run.RestartsSpent >= MaxRestarts)
         {
-            var reason = $"gave up after {run.Restarts} restart(s): {c.Reason}";
+            var reason = $"gave up after {run.RestartsSpent} restart(s): {c.Reason}";
             return ([new RunFailed(Id, c.Run, run.Resume.Step, reason)], reason);
         }
         return ([new RunRestarted(Id, c.Run, run.Attempt + 1, c.Reason)], null);
+    }
+
+    /// <summary>
+    /// `sweep retry`: another go for the named failed runs (run ids or unique prefixes; every failed run when
+    /// <paramref name="runs"/> is null). A run that completed or has not failed is refused: it counts once, and an
+    /// unfinished one resumes anyway.
+    /// </summary>
+    public (IReadOnlyList<ISweepEvent> Events, string? Problem) Retry(IReadOnlyList<string>? runs, DateTime now)
+    {
+        RunStatus? Named(string name) => Runs.FirstOrDefault(r => r.Id.Value == name)
+            ?? (Runs.Where(r => r.Id.Value.StartsWith(name, StringComparison.Ordinal)).ToList() is [var only] ? only : null);
+        List<RunStatus?> chosen = runs is null ? [.. Runs.Where(r => r.Phase == RunPhase.Failed)] : [.. runs.Select(Named)];
+        if (runs is not null && chosen.IndexOf(null) is >= 0 and var i) return ([], $"no run '{runs[i]}' in sweep {Id} (a run id or a prefix naming one run)");
+        if (chosen.FirstOrDefault(r => r!.Phase != RunPhase.Failed) is { } notFailed)
+            return ([], $"run {notFailed.Id} ({notFailed.Spec.Label}) is {notFailed.Phase.ToString().ToLowerInvariant()}, not failed: "
+                        + (notFailed.Phase == RunPhase.Completed ? "it counts once" : "`sweep resume` continues it"));
+        if (chosen.Count == 0) return ([], $"no failed run in sweep {Id}");
+        return ([.. chosen.Select(r => new RunRetried(Id, r!.Id, r.Failure ?? "", now))], null);
     }
 
     /// <summary>The sweep's last event, once every run has ended.</summary>

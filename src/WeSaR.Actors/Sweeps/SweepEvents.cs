@@ -54,4 +54,10 @@ public sealed record RunCompleted(SweepId Sweep, RunId Run, FinalMetrics Metrics
 
 public sealed record RunFailed(SweepId Sweep, RunId Run, long Step, string Reason) : IRunEvent;
 
+/// <summary>
+/// `wesar sweep retry`: a failed run gets another go from its resume point (its last committed checkpoint), with a
+/// fresh restart budget; <c>Failure</c> is why it had failed. The sweep runs again until this run ends.
+/// </summary>
+public sealed record RunRetried(SweepId Sweep, RunId Run, string Failure, DateTime AtUtc) : IRunEvent;
+
 public sealed record SweepCompleted(SweepId Sweep, int Completed, int Failed, DateTime AtUtc) : ISweepEvent;

@@ -17,6 +17,9 @@ public sealed record SweepRejected(string Reason)
     public static string NoSweep(string id, string where) => $"no sweep '{id}' in {where} (see `wesar sweep list`)";
 }
 
+/// <summary>Give failed runs another go (see <see cref="SweepState.Retry"/>); replied to with <see cref="Ack"/> once persisted, or <see cref="SweepRejected"/>.</summary>
+public sealed record RetryRuns(IReadOnlyList<string>? Runs);
+
 /// <summary>Stop every run gracefully (each checkpoints and commits first); replied to with <see cref="Paused"/>.</summary>
 public sealed record Pause
 {

@@ -52,8 +52,11 @@ public sealed class SweepRunner(OrchestratorSettings settings, Akka.Configuratio
     volatile Action? stop;
     volatile bool stopRequested;
 
-    /// <summary>Runs <paramref name="definition"/> (a new or known sweep), or resumes <paramref name="id"/> from the journal when it is null.</summary>
-    public async Task<SweepOutcome> Run(SweepDefinition? definition, SweepId id)
+    /// <summary>
+    /// Runs <paramref name="definition"/> (a new or known sweep), or resumes <paramref name="id"/> from the journal when
+    /// it is null; <paramref name="retry"/> first gives failed runs another go (<see cref="RetryRuns"/>).
+    /// </summary>
+    public async Task<SweepOutcome> Run(SweepDefinition? definition, SweepId id, RetryRuns? retry = null)
     {
         // Data that cannot serve a run is refused before the journal exists; a resumed sweep's runs (known only from
         // the journal) are checked once it is read.
@@ -66,8 +69,10 @@ public sealed class SweepRunner(OrchestratorSettings settings, Akka.Configuratio
         await using var host = OrchestratorHost.Start(settings, config, workdir);
         var known = await host.History.Load(id);
         if (definition is null && known is null) return new SweepOutcome.Refused(SweepRejected.NoSweep(id.Value, workdir));
+        if (retry is not null && known!.Retry(retry.Runs, DateTime.UtcNow).Problem is { } notRetried) return new SweepOutcome.Refused(notRetried);
         var initial = known ?? SweepState.Empty(id).Start(definition!, DateTime.UtcNow).Aggregate(SweepState.Empty(id), (s, e) => s.Apply(e));
-        if (definition is null && PrepareData(initial.Runs.Where(r => !r.Ended).Select(r => r.Spec), host.SharedDir) is { } problem)
+        if (definition is null && PrepareData(initial.Runs.Where(r => !r.Ended || (retry is not null && r.Phase == RunPhase.Failed)).Select(r => r.Spec),
+                host.SharedDir) is { } problem)
             return new SweepOutcome.Refused(problem);
         IDisposable sweepLock;
         try { sweepLock = host.LockSweep(id); }
@@ -84,6 +89,8 @@ public sealed class SweepRunner(OrchestratorSettings settings, Akka.Configuratio
         });
         stop = () => shutdown.Run(CoordinatedShutdown.ClrExitReason.Instance);
         if (stopRequested) stop();
+        if (retry is not null && await coordinator.Ask<object>(retry, Timeout.InfiniteTimeSpan) is SweepRejected rejected)
+            return new SweepOutcome.Refused(rejected.Reason);
 
         var result = await await Task.WhenAny(
             coordinator.Ask<object>(new Begin(definition), Timeout.InfiniteTimeSpan),

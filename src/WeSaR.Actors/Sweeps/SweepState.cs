@@ -10,11 +10,14 @@ public enum SweepPhase { New, Running, Completed }
 
 /// <summary>
 /// One run as the journal knows it. <c>Resume</c> is where a (re)started trainer begins: the last committed
-/// checkpoint, or a rollback's target with its data skip and learning-rate scale.
+/// checkpoint, or a rollback's target with its data skip and learning-rate scale. <c>Restarts</c> counts every
+/// restart; those since the latest `sweep retry` (<c>RestartsAtRetry</c> before it) spend the budget.
 /// </summary>
 public sealed record RunStatus(RunSpec Spec, RunPhase Phase, ResumePoint Resume, int Attempt, int Spikes, int Rollbacks, int Restarts,
-    string? Node, string? Slot, FinalMetrics? Result, string? Failure)
+    string? Node, string? Slot, FinalMetrics? Result, string? Failure, int RestartsAtRetry = 0)
 {
+    [JsonIgnore] public int RestartsSpent => Restarts - RestartsAtRetry;
+
     [JsonIgnore] public RunId Id => Spec.Id;
 
     [JsonIgnore] public bool Ended => Phase is RunPhase.Completed or RunPhase.Failed;
@@ -53,6 +56,9 @@ public sealed partial record SweepState(SweepId Id, string Name, SweepPhase Phas
         RunCompleted c => With(c.Run, r => r with { Phase = RunPhase.Completed, Result = c.Metrics }),
         RunFailed f => With(f.Run, r => r with { Phase = RunPhase.Failed, Failure = f.Reason }),
         SweepCompleted => this with { Phase = SweepPhase.Completed },
+        // The next start is a new attempt, with the whole restart budget.
+        RunRetried t => With(t.Run, r => r with { Phase = RunPhase.Pending, Failure = null, RestartsAtRetry = r.Restarts, Attempt = r.Attempt + 1 })
+            with { Phase = SweepPhase.Running },
         _ => throw new ArgumentException($"unknown event {e.GetType().Name}"),
     };
 

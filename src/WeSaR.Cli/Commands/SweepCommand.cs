@@ -48,6 +48,19 @@ public static class SweepCommand
             { id, OrchestratorConfig, Set, ClusterContacts, Detach };
         resume.SetAction((r, ct) => Run(null, r.GetValue(id)!, r.GetValue(OrchestratorConfig), r.GetValue(Set) ?? [], Workdir(r), Contacts(r), r.GetValue(Detach)));
 
+        var retryId = new Argument<string>("sweep-id") { Description = "The sweep's id" };
+        var retryRuns = new Option<string[]>("--run") { Description = "A failed run to retry: its id or a prefix of it (repeat for several)" };
+        var failed = new Option<bool>("--failed") { Description = "Retry every failed run of the sweep" };
+        var retry = new Command("retry", "Give failed runs another go from their last committed checkpoint, with a fresh restart budget, and run the sweep until they end")
+            { retryId, retryRuns, failed, OrchestratorConfig, Set };
+        retry.SetAction((r, ct) =>
+        {
+            var runs = r.GetValue(retryRuns) ?? [];
+            if (runs.Length > 0 == r.GetValue(failed)) return Task.FromResult(GlobalOptions.Fail("sweep retry: name runs with --run, or retry every failed run with --failed"));
+            return Run(null, r.GetValue(retryId)!, r.GetValue(OrchestratorConfig), r.GetValue(Set) ?? [], Workdir(r), [], false,
+                new RetryRuns(runs.Length > 0 ? runs : null));
+        });
+
         var statusId = new Argument<string>("sweep-id") { Description = "The sweep's id" };
         var status = new Command("status", "Show a sweep's runs: state, step, loss, spikes, rollbacks (read from the journal; safe while it runs)")
             { statusId, Json, HistoryAccess.Config, HistoryAccess.Set };
@@ -67,7 +80,7 @@ public static class SweepCommand
         compare.SetAction((r, ct) => Compare(r.GetValue(compareId)!, r.GetValue(by)!, r.GetValue(Json), HistoryAccess.Source(r), Workdir(r)));
 
         return new Command("sweep", "Sweeps across init schemes, learning rates and seeds that undo spikes and survive crashes")
-            { run, resume, status, list, compare };
+            { run, resume, retry, status, list, compare };
     }
 
     static string Workdir(ParseResult r) => r.GetValue(GlobalOptions.Workdir)!;
@@ -77,7 +90,8 @@ public static class SweepCommand
 
     static bool IsOrchestratorKey(string set) => set.StartsWith("orchestrator.", StringComparison.Ordinal) || set.StartsWith("akka.", StringComparison.Ordinal);
 
-    static async Task<int> Run(string? file, string? id, string? configFile, string[] sets, string workdir, string[] contacts, bool detach)
+    static async Task<int> Run(string? file, string? id, string? configFile, string[] sets, string workdir, string[] contacts, bool detach,
+        RetryRuns? retry = null)
     {
         if (detach && contacts.Length == 0) return GlobalOptions.Fail("--detach needs --cluster: a sweep in this process ends with the process");
         OrchestratorSettings settings;
@@ -104,7 +118,7 @@ public static class SweepCommand
         {
             var runner = new SweepRunner(settings, config, workdir, new SweepScreen(settings.Slots, workdir));
             GlobalOptions.OnCtrlC("stopping: every run finishes its step, checkpoints and commits", runner.Stop, sigterm: true);
-            switch (await runner.Run(definition, sweepId))
+            switch (await runner.Run(definition, sweepId, retry))
             {
                 case SweepOutcome.Finished f:
                     PrintSummary(f.State, f.Runs, settings.SharedDirFor(workdir));

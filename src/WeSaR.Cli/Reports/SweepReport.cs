@@ -258,7 +258,7 @@ public static class SweepReport
              .Append($"<td>{r.Restarts}</td><td>{Tables.Num(r.TokensPerS, "N0")}</td><td>{Tables.Duration(r.WallSeconds)}</td></tr>\n");
         h.Append("</table>\n");
 
-        var notable = events.Where(e => e.Event is CheckpointRejected or SpikeDetected or RolledBack or RunRestarted or RunFailed).ToList();
+        var notable = events.Where(e => e.Event is CheckpointRejected or SpikeDetected or RolledBack or RunRestarted or RunFailed or RunRetried).ToList();
         if (notable.Count > 0)
         {
             h.Append("<h2>Spikes, rollbacks, restarts, rejected checkpoints</h2><table id=\"events\"><tr><th class=\"l\">time (UTC)</th><th class=\"l\">run</th><th class=\"l\">event</th></tr>\n");
