@@ -65,7 +65,7 @@ public sealed class SweepCommandTests : IDisposable
             Process.Start("kill", [$"-{signal}", p.Pid.ToString()])!.WaitForExit();
             var code = p.WaitForExit(TimeSpan.FromMinutes(2));
             Assert.True(code == 130, $"exit code {code}:\n{p.Output}\n{LogWarnings()}");
-            Assert.Contains($"sweep resume {id}", p.Output);
+            Assert.Contains($"sweep resume {id} --set orchestrator.slots.cpu=2", p.Output);   // the journal and slots as given
         }
 
         var stopped = Json(Wesar.Run(Sweep("status", id, "--json")));

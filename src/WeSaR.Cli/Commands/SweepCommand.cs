@@ -128,18 +128,30 @@ public static class SweepCommand
                 case SweepOutcome.JournalUnreadable j:
                     return GlobalOptions.Fail(j.Reason, GlobalOptions.Failed);
                 case SweepOutcome.Stopped:
-                    Console.WriteLine($"stopped; continue with: wesar --workdir {workdir} sweep resume {sweepId}");
+                    Console.WriteLine($"stopped; continue with: {ResumeCommand(workdir, sweepId, configFile, sets)}");
                     return GlobalOptions.Interrupted;
                 default:
                     // A persistent actor stops when its journal fails; nothing is lost, the journal holds what was done.
                     return GlobalOptions.Fail($"the sweep coordinator stopped (journal unavailable?); see the log in {Path.Combine(workdir, "logs")}; "
-                                              + $"resume with: wesar --workdir {workdir} sweep resume {sweepId}", GlobalOptions.Failed);
+                                              + $"resume with: {ResumeCommand(workdir, sweepId, configFile, sets)}", GlobalOptions.Failed);
             }
         }
         finally { Logging.Stop(); }
     }
 
     internal static string NoSweep(string id, string workdir) => SweepRejected.NoSweep(id, workdir);
+
+    /// <summary>
+    /// The command that continues this sweep, as it works when pasted: the same journal (its provider and config
+    /// file, orchestrator.* and akka.* overrides), never the run overrides, which the journal already holds.
+    /// </summary>
+    static string ResumeCommand(string workdir, SweepId id, string? configFile, IEnumerable<string> sets) =>
+        string.Join(" ", new[] { "wesar", "--workdir", Shell(workdir), "sweep", "resume", id.Value }
+            .Concat(configFile is null ? [] : ["--config", Shell(Path.GetFullPath(configFile))])
+            .Concat(sets.Where(IsOrchestratorKey).SelectMany(s => new[] { "--set", Shell(s) })));
+
+    // Quoted for a POSIX shell when it holds anything but safe characters.
+    static string Shell(string s) => System.Text.RegularExpressions.Regex.IsMatch(s, @"^[\w./:=@%+,-]+$") ? s : "'" + s.Replace("'", "'\\''") + "'";
 
     static async Task<int> Status(string id, bool json, JournalSource source, string workdir)
     {
