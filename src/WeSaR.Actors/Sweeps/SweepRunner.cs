@@ -82,9 +82,11 @@ public sealed class SweepRunner(OrchestratorSettings settings, Akka.Configuratio
         screen.Starting(host.System, initial, known);
         var coordinator = host.Coordinator(id);
         var shutdown = CoordinatedShutdown.Get(host.System);
+        var gone = coordinator.WatchAsync();
         shutdown.AddTask(CoordinatedShutdown.PhaseServiceStop, "stop-runs", async () =>
         {
-            await coordinator.Ask<Paused>(Pause.Instance, Timeout.InfiniteTimeSpan);
+            // A coordinator stopped by a failed journal write can pause nothing: don't wait for it.
+            await Task.WhenAny(coordinator.Ask<Paused>(Pause.Instance, Timeout.InfiniteTimeSpan), gone);
             return Akka.Done.Instance;
         });
         stop = () => shutdown.Run(CoordinatedShutdown.ClrExitReason.Instance);
@@ -94,7 +96,7 @@ public sealed class SweepRunner(OrchestratorSettings settings, Akka.Configuratio
 
         var result = await await Task.WhenAny(
             coordinator.Ask<object>(new Begin(definition), Timeout.InfiniteTimeSpan),
-            coordinator.WatchAsync().ContinueWith(_ => (object)"stopped"));
+            gone.ContinueWith(_ => (object)"stopped"));
         await screen.Finishing();
         switch (result)
         {
