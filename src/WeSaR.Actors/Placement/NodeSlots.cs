@@ -1,4 +1,5 @@
 using Akka.Actor;
+using WeSaR.Actors.Sweeps;
 
 namespace WeSaR.Actors.Placement;
 

@@ -2,6 +2,7 @@ using Akka.Actor;
 using Akka.Cluster;
 using AkkaCluster = Akka.Cluster.Cluster;
 using Akka.Event;
+using WeSaR.Actors.Sweeps;
 
 namespace WeSaR.Actors.Placement;
 
@@ -106,7 +107,7 @@ public sealed class Placement : ReceiveActor, IWithTimers
             var slot = slots[target];
             slot.Work = work;
             target.Tell(work);
-            work.Coordinator.Tell(new Sweeps.RunPlaced(work.Spec.Id, slot.Node, slot.Spec.Name, slot.Spec.Device, work.Attempt));
+            work.Coordinator.Tell(new RunPlaced(work.Spec.Id, slot.Node, slot.Spec.Name, slot.Spec.Device, work.Attempt));
         }
     }
 

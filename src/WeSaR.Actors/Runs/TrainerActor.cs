@@ -1,5 +1,4 @@
 using Akka.Actor;
-using WeSaR.Actors.Placement;
 using WeSaR.Actors.Sweeps;
 using WeSaR.Training.Data;
 using WeSaR.Training.Loop;
@@ -9,7 +8,7 @@ namespace WeSaR.Actors.Runs;
 /// <summary>
 /// One attempt of one run on one slot. The training loop runs as a long-running task on its own thread
 /// (the mailbox stays free for <see cref="StopTraining"/>); its result or exception comes back as a message,
-/// and an exception becomes this actor's failure, which the <see cref="DeviceSupervisor"/> handles.
+/// and an exception becomes this actor's failure, which its slot's supervisor handles.
 /// </summary>
 public sealed class TrainerActor : ReceiveActor
 {

@@ -1,7 +1,6 @@
 using Akka.Actor;
 using Akka.Event;
 using Akka.Persistence;
-using WeSaR.Actors.Placement;
 
 namespace WeSaR.Actors.Sweeps;
 

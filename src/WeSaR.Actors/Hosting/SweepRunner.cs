@@ -1,10 +1,10 @@
 using Akka.Actor;
-using WeSaR.Actors.Hosting;
 using WeSaR.Actors.Queries;
+using WeSaR.Actors.Sweeps;
 using WeSaR.Training.Config;
 using WeSaR.Training.Data;
 
-namespace WeSaR.Actors.Sweeps;
+namespace WeSaR.Actors.Hosting;
 
 /// <summary>How a sweep run in this process ended.</summary>
 public abstract record SweepOutcome
