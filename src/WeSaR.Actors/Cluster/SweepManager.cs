@@ -1,13 +1,14 @@
 using Akka.Actor;
 using Akka.Event;
 using Akka.Persistence;
+using WeSaR.Actors.Placement;
 using WeSaR.Actors.Sweeps;
 
 namespace WeSaR.Actors.Cluster;
 
 /// <summary>
 /// The cluster's one coordinator of coordinators (a persistent cluster singleton on the coordinator role,
-/// persistence id "cluster-sweeps"): it owns the cluster-wide <see cref="Placement.Placement"/> and one
+/// persistence id "cluster-sweeps"): it owns the cluster-wide <see cref="PlacementActor"/> and one
 /// <see cref="SweepCoordinator"/> per admitted sweep. When its node dies the singleton starts on the next
 /// coordinator node, recovers the admitted sweeps and continues every one from its journal.
 /// </summary>
@@ -39,7 +40,7 @@ public sealed class SweepManager : ReceivePersistentActor
         Recover<SweepAdmitted>(a => admitted.Add(a.Sweep));
         Recover<RecoveryCompleted>(_ =>
         {
-            placement = Context.ActorOf(Placement.Placement.Props(null), "placement");
+            placement = Context.ActorOf(PlacementActor.Props(null), "placement");
             log.Info("sweep manager on {0}: continuing {1} admitted sweep(s)", node, admitted.Count);
             foreach (var id in admitted) Coordinator(id).Tell(new Begin(null));
         });

@@ -3,7 +3,7 @@ using WeSaR.Actors.Sweeps;
 
 namespace WeSaR.Actors.Placement;
 
-// Messages between the Placement and the slots of each node (what a coordinator sends it is in Sweeps/PlacementSeam.cs).
+// Messages between the PlacementActor and the slots of each node (what a coordinator sends it is in Sweeps/PlacementSeam.cs).
 // In a cluster they cross the network.
 
 /// <summary>Sent to a node's <see cref="NodeSlots"/>: offer your slots to this placement (it replaces any earlier one).</summary>
