@@ -65,7 +65,7 @@ public static class Tables
         CheckpointCommitted c => $"checkpoint step {c.Step} committed ({c.ManifestSha256[..12]})",
         CheckpointRejected x => $"checkpoint step {x.Step} REJECTED ({x.Reason}); continuing from step {x.ResumeStep}",
         SpikeDetected d => $"SPIKE at step {d.Step}: {d.Metric} {d.Value:G5} > {d.Threshold:G5} ({d.Rule}; mean {d.Mean:G4}, std {d.Std:G4})",
-        RolledBack b => $"rolled back from step {b.FromStep} to {b.ToStep}, skipping {b.SkippedBatches} batch(es), lr x{b.LrScale:G3}",
+        RolledBack b => $"rolled back from step {b.FromStep} to {b.ToStep}, skipping {b.SkipBatches} batch(es), lr x{b.LrScale:G3}",
         RunRestarted x => $"restarted (attempt {x.Attempt}): {x.Reason}",
         RunCompleted c => $"completed at step {c.Metrics.Step}: val loss {Num(c.Metrics.ValLoss)}, last loss {Num(c.Metrics.LastLoss)}, "
                           + $"{c.Metrics.Spikes} spike(s), {c.Metrics.Rollbacks} rollback(s)",

@@ -24,19 +24,19 @@ public sealed class SweepManager : ReceivePersistentActor
     readonly ILoggingAdapter log = Context.GetLogger();
     readonly HashSet<SweepId> admitted = [];
     readonly int snapshotEvery;
-    readonly TimeSpan pauseTimeout;
+    readonly TimeSpan stopTimeout;
     readonly string node;
     IActorRef placement = ActorRefs.Nobody;
 
     public override string PersistenceId => "cluster-sweeps";
 
-    /// <param name="pauseTimeout">How long a hand-over waits for the runs to checkpoint before it stops anyway.</param>
-    public static Props Props(int snapshotEvery, TimeSpan pauseTimeout, string node) =>
-        Akka.Actor.Props.Create(() => new SweepManager(snapshotEvery, pauseTimeout, node));
+    /// <param name="stopTimeout">How long a hand-over waits for the runs to checkpoint before it stops anyway.</param>
+    public static Props Props(int snapshotEvery, TimeSpan stopTimeout, string node) =>
+        Akka.Actor.Props.Create(() => new SweepManager(snapshotEvery, stopTimeout, node));
 
-    public SweepManager(int snapshotEvery, TimeSpan pauseTimeout, string node)
+    public SweepManager(int snapshotEvery, TimeSpan stopTimeout, string node)
     {
-        (this.snapshotEvery, this.pauseTimeout, this.node) = (snapshotEvery, pauseTimeout, node);
+        (this.snapshotEvery, this.stopTimeout, this.node) = (snapshotEvery, stopTimeout, node);
         Recover<SweepAdmitted>(a => admitted.Add(a.Sweep));
         Recover<RecoveryCompleted>(_ =>
         {
@@ -57,9 +57,9 @@ public sealed class SweepManager : ReceivePersistentActor
         });
         Command<HandOver>(_ =>
         {
-            log.Info("sweep manager on {0} hands over: pausing {1} sweep(s)", node, admitted.Count);
+            log.Info("sweep manager on {0} hands over: stopping {1} sweep(s)", node, admitted.Count);
             var coordinators = admitted.Select(id => Context.Child("sweep-" + id)).Where(c => !c.IsNobody());
-            Task.WhenAll(coordinators.Select(c => c.Ask<Paused>(Pause.Instance, pauseTimeout)))
+            Task.WhenAll(coordinators.Select(c => c.Ask<SweepStopped>(StopSweep.Instance, stopTimeout)))
                 .PipeTo(Self, success: () => HandedOver.Instance, failure: _ => HandedOver.Instance);
         });
         Command<HandedOver>(_ => Context.Stop(Self));

@@ -79,7 +79,7 @@ public sealed class SweepRunner(OrchestratorSettings settings, Akka.Configuratio
         var shutdown = CoordinatedShutdown.Get(host.System);
         shutdown.AddTask(CoordinatedShutdown.PhaseServiceStop, "stop-runs", async () =>
         {
-            await coordinator.Ask<Paused>(Pause.Instance, Timeout.InfiniteTimeSpan);
+            await coordinator.Ask<SweepStopped>(StopSweep.Instance, Timeout.InfiniteTimeSpan);
             return Akka.Done.Instance;
         });
         stop = () => shutdown.Run(CoordinatedShutdown.ClrExitReason.Instance);

@@ -15,7 +15,7 @@ public sealed class SweepCoordinator : ReceivePersistentActor
     readonly CoordinatorContext deps;
     readonly List<IActorRef> waiting = [];
     SweepState state;
-    bool dispatched, pausing;
+    bool dispatched, stopping;
 
     public override string PersistenceId { get; }
 
@@ -52,10 +52,10 @@ public sealed class SweepCoordinator : ReceivePersistentActor
         });
         Command<RunEnded>(e => PersistEvents(state.Ended(e), CheckDone));
         Command<RunCrashed>(OnRunCrashed);
-        Command<Pause>(_ =>
+        Command<StopSweep>(_ =>
         {
-            pausing = true;
-            deps.Placement.Ask<RunsStopped>(new StopRuns(state.Id), Timeout.InfiniteTimeSpan).PipeTo(Sender, success: _ => Paused.Instance);
+            stopping = true;
+            deps.Placement.Ask<RunsStopped>(new StopRuns(state.Id), Timeout.InfiniteTimeSpan).PipeTo(Sender, success: _ => SweepStopped.Instance);
         });
         Command<SaveSnapshotSuccess>(_ => { });
         Command<SaveSnapshotFailure>(f => log.Warning("snapshot of {0} failed: {1}", PersistenceId, f.Cause.Message));
@@ -82,7 +82,7 @@ public sealed class SweepCoordinator : ReceivePersistentActor
     // does not count against the restart budget; the next RunAssigned records the move.
     void OnRunOrphaned(RunOrphaned o)
     {
-        if (state.Run(o.Run) is not { Ended: false } r || pausing) return;
+        if (state.Run(o.Run) is not { Ended: false } r || stopping) return;
         log.Warning("run {0} lost its slot on node {1}; placing it again from step {2}", o.Run, o.Node, r.Resume.Step);
         deps.Placement.Tell(new PlaceRun(state.Id, r.Spec, r.Resume, r.Attempt + 1, r.Restarts, r.Rollbacks, Self));
     }
@@ -90,7 +90,7 @@ public sealed class SweepCoordinator : ReceivePersistentActor
     void OnRunCrashed(RunCrashed c)
     {
         var sender = Sender;
-        var (events, giveUp) = state.Crash(c, pausing);
+        var (events, giveUp) = state.Crash(c, stopping);
         PersistEvents(events, () =>
         {
             if (giveUp is not null) { sender.Tell(new RunGivenUp(giveUp)); CheckDone(); return; }

@@ -17,15 +17,15 @@ public sealed record SweepRejected(string Reason)
     public static string NoSweep(string id, string where) => $"no sweep '{id}' in {where} (see `wesar sweep list`)";
 }
 
-/// <summary>Stop every run gracefully (each checkpoints and commits first); replied to with <see cref="Paused"/>.</summary>
-public sealed record Pause
+/// <summary>Stop every run gracefully (each checkpoints and commits first); replied to with <see cref="SweepStopped"/>.</summary>
+public sealed record StopSweep
 {
-    public static readonly Pause Instance = new();
+    public static readonly StopSweep Instance = new();
 }
 
-public sealed record Paused
+public sealed record SweepStopped
 {
-    public static readonly Paused Instance = new();
+    public static readonly SweepStopped Instance = new();
 }
 
 /// <summary>Replied to with the current <see cref="SweepState"/>.</summary>
@@ -49,7 +49,7 @@ public sealed record RejectCheckpoints(RunId Run, IReadOnlyList<RejectedCheckpoi
 /// <summary>A spike monitor's decision about a spike; replied to with <see cref="Ack"/> once it is persisted.</summary>
 public sealed record RecordSpike(RunId Run, SpikeSignal Spike, SpikeDecision Decision, string? TargetManifestSha256);
 
-/// <summary>A trainer's loop returned (finished, failed by the spike policy, or stopped by <see cref="Pause"/>).</summary>
+/// <summary>A trainer's loop returned (finished, failed by the spike policy, or stopped by <see cref="StopSweep"/>).</summary>
 public sealed record RunEnded(RunId Run, RunSummary Summary);
 
 /// <summary>A trainer crashed; replied to with <see cref="RestartRun"/> while the retry budget lasts, else <see cref="RunGivenUp"/>.</summary>
