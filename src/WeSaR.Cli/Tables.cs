@@ -37,12 +37,12 @@ public static class Tables
         AnsiConsole.Write(t);
     }
 
-    public static string State(string s) => s switch
+    public static string State(RunPhase s) => s switch
     {
-        "completed" => "[green]completed[/]",
-        "failed" => "[red]failed[/]",
-        "running" => "[yellow]running[/]",
-        _ => s,
+        RunPhase.Completed => "[green]completed[/]",
+        RunPhase.Failed => "[red]failed[/]",
+        RunPhase.Running => "[yellow]running[/]",
+        _ => s.Name(),
     };
 
     /// <summary>

@@ -88,6 +88,19 @@ public sealed class ProtocolSerializerTests : IAsyncLifetime
     }
 
     [Fact]
+    public void A_run_phase_is_written_in_json_as_the_lower_case_word()
+    {
+        // CLI JSON (`runs list --json`) has always shown "completed", "running", ...; scripts read those words.
+        var options = new System.Text.Json.JsonSerializerOptions { Converters = { new Queries.RunPhaseJson() } };
+        foreach (var phase in Enum.GetValues<RunPhase>())
+        {
+            var json = System.Text.Json.JsonSerializer.Serialize(phase, options);
+            Assert.Equal($"\"{phase.ToString().ToLowerInvariant()}\"", json);
+            Assert.Equal(phase, System.Text.Json.JsonSerializer.Deserialize<RunPhase>(json, options));
+        }
+    }
+
+    [Fact]
     public void The_snapshot_state_round_trips_and_an_unknown_manifest_fails_loudly()
     {
         var state = SweepState.Empty(S).Apply(new SweepStarted(S, "s", [Spec], 3, DateTime.UnixEpoch))

@@ -6,6 +6,12 @@ namespace WeSaR.Actors.Sweeps;
 
 public enum RunPhase { Pending, Running, Completed, Failed }
 
+public static class RunPhaseNames
+{
+    /// <summary>The phase as the CLI shows it, in tables and JSON ("completed").</summary>
+    public static string Name(this RunPhase phase) => phase.ToString().ToLowerInvariant();
+}
+
 public enum SweepPhase { New, Running, Completed }
 
 /// <summary>

@@ -183,7 +183,7 @@ public static class SweepCommand
         Console.WriteLine($"sweep {v.Id} ({v.State})");
         Console.WriteLine($"{"run",-12} {"label",-32} {"state",-10} {"step",11} {"loss",8} {"val loss",8} {"spikes",6} {"rollbacks",9} {"restarts",8}");
         foreach (var r in v.Runs)
-            Console.WriteLine($"{r.Run,-12} {r.Label,-32} {r.State,-10} {$"{r.Step}/{r.Steps}",11} {Num(r.LastLoss),8} {Num(r.ValLoss),8} {r.Spikes,6} {r.Rollbacks,9} {r.Restarts,8}"
+            Console.WriteLine($"{r.Run,-12} {r.Label,-32} {r.State.Name(),-10} {$"{r.Step}/{r.Steps}",11} {Num(r.LastLoss),8} {Num(r.ValLoss),8} {r.Spikes,6} {r.Rollbacks,9} {r.Restarts,8}"
                               + (r.Failure is { } f ? $"  {f}" : ""));
     }
 
