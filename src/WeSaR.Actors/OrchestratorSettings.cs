@@ -5,6 +5,9 @@ namespace WeSaR.Actors;
 /// <summary>One training slot: a device a trainer runs on, e.g. "cpu-0" on cpu or "cuda-1" on cuda:1.</summary>
 public sealed record SlotSpec(string Name, string Device, int Threads);
 
+/// <summary>What every slot on this machine shares: the folder for run folders and data, the restart budget, ask timeouts and the node's name.</summary>
+public sealed record SlotContext(string SharedDir, RestartSettings Restarts, TimeSpan AskTimeout, string Node);
+
 public enum JournalProvider { Sqlite, PostgreSql }
 
 /// <summary>Cluster roles: coordinator nodes host the sweep singleton, trainer nodes offer their slots.</summary>

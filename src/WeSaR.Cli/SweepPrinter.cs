@@ -1,5 +1,6 @@
 using Akka.Actor;
 using WeSaR.Actors;
+using WeSaR.Actors.Hosting;
 using WeSaR.Actors.Runs;
 using WeSaR.Actors.Sweeps;
 

@@ -45,7 +45,10 @@ public static class Tables
         AnsiConsole.Write(t);
     }
 
-    public static string State(string s) => s switch
+    public static string State(RunPhase s) => State(s.Name());
+
+    // Runs and sweeps share the words: completed, failed, running.
+    static string State(string s) => s switch
     {
         "completed" => "[green]completed[/]",
         "failed" => "[red]failed[/]",
@@ -73,7 +76,7 @@ public static class Tables
         CheckpointCommitted c => $"checkpoint step {c.Step} committed ({c.ManifestSha256[..12]})",
         CheckpointRejected x => $"checkpoint step {x.Step} REJECTED ({x.Reason}); continuing from step {x.ResumeStep}",
         SpikeDetected d => Wording.Spike(d.Step, d.Metric, d.Value, d.Threshold, d.Rule, d.Mean, d.Std),
-        RolledBack b => Wording.Rollback(b.FromStep, b.ToStep, b.SkippedBatches, b.LrScale),
+        RolledBack b => Wording.Rollback(b.FromStep, b.ToStep, b.SkipBatches, b.LrScale),
         RunRestarted x => $"restarted (attempt {x.Attempt}): {x.Reason}",
         RunCompleted c => $"completed at step {c.Metrics.Step}: val loss {Num(c.Metrics.ValLoss)}, last loss {Num(c.Metrics.LastLoss)}, "
                           + $"{c.Metrics.Spikes} spike(s), {c.Metrics.Rollbacks} rollback(s)",

@@ -39,9 +39,9 @@ public sealed class CoordinatorRecoveryTests : Akka.TestKit.Xunit2.TestKit
     {
         var definition = SweepDefinition.Load(SweepHarness.Write(dir.Path, "rec", grid: "run.seed = [1, 2]"), [], 3);
         // Snapshots every 3 events: the second incarnation recovers from a snapshot plus the events after it.
-        var context = new CoordinatorContext(CreateTestProbe(), 3);
+        var deps = new CoordinatorContext(CreateTestProbe(), 3);
         var placement = CreateTestProbe();
-        var first = Sys.ActorOf(SweepCoordinator.Props(definition.Id, context with { Placement = placement }));
+        var first = Sys.ActorOf(SweepCoordinator.Props(definition.Id, deps with { Placement = placement }));
         first.Tell(new Begin(definition));
         var a = placement.ExpectMsg<PlaceRun>();
         var b = placement.ExpectMsg<PlaceRun>();
@@ -60,7 +60,7 @@ public sealed class CoordinatorRecoveryTests : Akka.TestKit.Xunit2.TestKit
         ExpectTerminated(first);
 
         var placement2 = CreateTestProbe();
-        var second = Sys.ActorOf(SweepCoordinator.Props(definition.Id, context with { Placement = placement2 }));
+        var second = Sys.ActorOf(SweepCoordinator.Props(definition.Id, deps with { Placement = placement2 }));
         second.Tell(new Begin(null));
         var again = placement2.ExpectMsg<PlaceRun>();
         Assert.Equal(b.Spec.Id, again.Spec.Id);

@@ -31,7 +31,7 @@ public sealed class OrchestrationTests : IDisposable
         Assert.Equal("z-score", spike.Rule);
         Assert.True(spike.Value > spike.Threshold && spike.Value > 20 * spike.Mean, $"{spike}");
         var rollback = Assert.Single(events.OfType<RolledBack>());
-        Assert.Equal((31L, 20L, 11L, 1.0), (rollback.FromStep, rollback.ToStep, rollback.SkippedBatches, rollback.LrScale));
+        Assert.Equal((31L, 20L, 11L, 1.0), (rollback.FromStep, rollback.ToStep, rollback.SkipBatches, rollback.LrScale));
         Assert.Equal(events.IndexOf(spike) + 1, events.IndexOf(rollback));
         Assert.NotNull(rollback.ToManifestSha256);
         Assert.Equal(rollback.ToManifestSha256, events.OfType<CheckpointCommitted>().Single(c => c.Step == 20).ManifestSha256);

@@ -41,6 +41,6 @@ public sealed class PostgresJournalTests : IDisposable
         Assert.Equal(1, spikes);
         Assert.Contains(state.Id, (await host.History.All()).Select(s => s.Id));
         var record = Assert.Single(await host.History.Runs(state.Id));
-        Assert.Equal(("completed", 1, 1, state.Runs.Single().Result!.ValLoss), (record.State, record.Spikes, record.Rollbacks, record.ValLoss));
+        Assert.Equal((RunPhase.Completed, 1, 1, state.Runs.Single().Result!.ValLoss), (record.State, record.Spikes, record.Rollbacks, record.ValLoss));
     }
 }

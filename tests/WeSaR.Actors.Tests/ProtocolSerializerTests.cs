@@ -78,6 +78,30 @@ public sealed class ProtocolSerializerTests : IAsyncLifetime
     }
 
     [Fact]
+    public void A_rollback_is_written_as_this_exact_payload()
+    {
+        // SkipBatches keeps the v1 JSON name "skippedBatches", so journals written before the rename still read.
+        const string golden = """{"sweep":{"value":"s-1"},"run":{"value":"r-1"},"fromStep":61,"toStep":50,"toManifestSha256":"cd34","skippedBatches":11,"lrScale":0.5}""";
+        var e = new RolledBack(S, R, 61, 50, "cd34", 11, 0.5);
+        var serializer = (SerializerWithStringManifest)system.Serialization.FindSerializerFor(e);
+        Assert.Equal(golden, System.Text.Encoding.UTF8.GetString(serializer.ToBinary(e)));
+        Assert.Equal(e, serializer.FromBinary(System.Text.Encoding.UTF8.GetBytes(golden), "RolledBack.v1"));
+    }
+
+    [Fact]
+    public void A_run_phase_is_written_in_json_as_the_lower_case_word()
+    {
+        // CLI JSON (`runs list --json`) has always shown "completed", "running", ...; scripts read those words.
+        var options = new System.Text.Json.JsonSerializerOptions { Converters = { new Queries.RunPhaseJson() } };
+        foreach (var phase in Enum.GetValues<RunPhase>())
+        {
+            var json = System.Text.Json.JsonSerializer.Serialize(phase, options);
+            Assert.Equal($"\"{phase.ToString().ToLowerInvariant()}\"", json);
+            Assert.Equal(phase, System.Text.Json.JsonSerializer.Deserialize<RunPhase>(json, options));
+        }
+    }
+
+    [Fact]
     public void The_snapshot_state_round_trips_and_an_unknown_manifest_fails_loudly()
     {
         var state = SweepState.Empty(S).Apply(new SweepStarted(S, "s", [Spec], 3, DateTime.UnixEpoch))

@@ -195,7 +195,7 @@ public sealed class ClusterTests(ITestOutputHelper output) : IDisposable
         var id = new SweepId(Regex.Match(client.WaitFor(l => l.StartsWith("sweep cluster-"), Patience), @"^sweep (\S+) ").Groups[1].Value);
 
         // SIGTERM to the singleton's node while the run on the other node holds its step-30 checkpoint write (not yet
-        // committed). Paused by the hand-over, the run commits step 30 and resumes there; aborted, it would go back to 20.
+        // committed). Stopped by the hand-over, the run commits step 30 and resumes there; aborted, it would go back to 20.
         b.WaitFor(l => l.Contains("fault: holding checkpoint-write@30"), Patience);
         var mark = b.LineCount;
         Process.Start("kill", ["-TERM", a.Pid.ToString()])!.WaitForExit();

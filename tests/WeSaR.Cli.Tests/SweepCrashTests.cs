@@ -86,6 +86,6 @@ public sealed class SweepCrashTests : IDisposable
 
         // The kill inside the rollback came after its decision was persisted: that spike was never decided twice.
         Assert.Equal(2, actual.OfType<RolledBack>().Count());
-        Assert.All(actual.OfType<RolledBack>(), r => Assert.Equal((36L, 30L, 6L), (r.FromStep, r.ToStep, r.SkippedBatches)));
+        Assert.All(actual.OfType<RolledBack>(), r => Assert.Equal((36L, 30L, 6L), (r.FromStep, r.ToStep, r.SkipBatches)));
     }
 }

@@ -21,7 +21,7 @@ public interface IManagerEvent;
 public sealed record SweepAdmitted(SweepId Sweep) : IManagerEvent;
 
 /// <summary>
-/// The singleton is handed to another node (its node leaves gracefully): pause every sweep, so each run
+/// The singleton is handed to another node (its node leaves gracefully): stop every sweep, so each run
 /// checkpoints and commits where it is, then stop; the next manager continues the runs from those checkpoints.
 /// </summary>
 public sealed record HandOver

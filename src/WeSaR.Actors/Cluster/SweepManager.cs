@@ -1,13 +1,14 @@
 using Akka.Actor;
 using Akka.Event;
 using Akka.Persistence;
+using WeSaR.Actors.Placement;
 using WeSaR.Actors.Sweeps;
 
 namespace WeSaR.Actors.Cluster;
 
 /// <summary>
 /// The cluster's one coordinator of coordinators (a persistent cluster singleton on the coordinator role,
-/// persistence id "cluster-sweeps"): it owns the cluster-wide <see cref="Placement.Placement"/> and one
+/// persistence id "cluster-sweeps"): it owns the cluster-wide <see cref="PlacementActor"/> and one
 /// <see cref="SweepCoordinator"/> per admitted sweep. When its node dies the singleton starts on the next
 /// coordinator node, recovers the admitted sweeps and continues every one from its journal.
 /// </summary>
@@ -23,23 +24,23 @@ public sealed class SweepManager : ReceivePersistentActor
     readonly ILoggingAdapter log = Context.GetLogger();
     readonly HashSet<SweepId> admitted = [];
     readonly int snapshotEvery;
-    readonly TimeSpan pauseTimeout;
+    readonly TimeSpan stopTimeout;
     readonly string node;
     IActorRef placement = ActorRefs.Nobody;
 
     public override string PersistenceId => "cluster-sweeps";
 
-    /// <param name="pauseTimeout">How long a hand-over waits for the runs to checkpoint before it stops anyway.</param>
-    public static Props Props(int snapshotEvery, TimeSpan pauseTimeout, string node) =>
-        Akka.Actor.Props.Create(() => new SweepManager(snapshotEvery, pauseTimeout, node));
+    /// <param name="stopTimeout">How long a hand-over waits for the runs to checkpoint before it stops anyway.</param>
+    public static Props Props(int snapshotEvery, TimeSpan stopTimeout, string node) =>
+        Akka.Actor.Props.Create(() => new SweepManager(snapshotEvery, stopTimeout, node));
 
-    public SweepManager(int snapshotEvery, TimeSpan pauseTimeout, string node)
+    public SweepManager(int snapshotEvery, TimeSpan stopTimeout, string node)
     {
-        (this.snapshotEvery, this.pauseTimeout, this.node) = (snapshotEvery, pauseTimeout, node);
+        (this.snapshotEvery, this.stopTimeout, this.node) = (snapshotEvery, stopTimeout, node);
         Recover<SweepAdmitted>(a => admitted.Add(a.Sweep));
         Recover<RecoveryCompleted>(_ =>
         {
-            placement = Context.ActorOf(Placement.Placement.Props(null), "placement");
+            placement = Context.ActorOf(PlacementActor.Props(null), "placement");
             log.Info("sweep manager on {0}: continuing {1} admitted sweep(s)", node, admitted.Count);
             foreach (var id in admitted) Coordinator(id).Tell(new Begin(null));
         });
@@ -56,9 +57,9 @@ public sealed class SweepManager : ReceivePersistentActor
         });
         Command<HandOver>(_ =>
         {
-            log.Info("sweep manager on {0} hands over: pausing {1} sweep(s)", node, admitted.Count);
+            log.Info("sweep manager on {0} hands over: stopping {1} sweep(s)", node, admitted.Count);
             var coordinators = admitted.Select(id => Context.Child("sweep-" + id)).Where(c => !c.IsNobody());
-            Task.WhenAll(coordinators.Select(c => c.Ask<Paused>(Pause.Instance, pauseTimeout)))
+            Task.WhenAll(coordinators.Select(c => c.Ask<SweepStopped>(StopSweep.Instance, stopTimeout)))
                 .PipeTo(Self, success: () => HandedOver.Instance, failure: _ => HandedOver.Instance);
         });
         Command<HandedOver>(_ => Context.Stop(Self));

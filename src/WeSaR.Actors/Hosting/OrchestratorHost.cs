@@ -43,7 +43,7 @@ public sealed class OrchestratorHost : IAsyncDisposable
         (System, Settings, Workdir) = (system, settings, workdir);
         SharedDir = settings.SharedDirFor(workdir);
         history = new Lazy<SweepHistory>(() => new SweepHistory(system, settings.AskTimeout, SharedDir));
-        placement = new Lazy<IActorRef>(() => system.ActorOf(Placement.Placement.Props(CreateSlots(Environment.MachineName)), "placement"));
+        placement = new Lazy<IActorRef>(() => system.ActorOf(PlacementActor.Props(CreateSlots(Environment.MachineName)), "placement"));
     }
 
     /// <summary>

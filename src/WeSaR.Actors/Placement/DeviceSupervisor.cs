@@ -15,7 +15,7 @@ public sealed class DeviceSupervisor : ReceiveActor
 {
     readonly ILoggingAdapter log = Context.GetLogger();
     readonly SlotSpec slot;
-    readonly SlotContext context;
+    readonly SlotContext deps;
     PlaceRun? work;
     IActorRef? trainer;
     Exception? failure;
@@ -24,12 +24,12 @@ public sealed class DeviceSupervisor : ReceiveActor
     bool coordinatorGone;
     int started;
 
-    public static Props Props(SlotSpec slot, SlotContext context) => Akka.Actor.Props.Create(() => new DeviceSupervisor(slot, context));
+    public static Props Props(SlotSpec slot, SlotContext deps) => Akka.Actor.Props.Create(() => new DeviceSupervisor(slot, deps));
 
-    public DeviceSupervisor(SlotSpec slot, SlotContext context)
+    public DeviceSupervisor(SlotSpec slot, SlotContext deps)
     {
         this.slot = slot;
-        this.context = context;
+        this.deps = deps;
         Receive<PlaceRun>(w =>
         {
             if (work is null) Start(w);
@@ -70,7 +70,7 @@ public sealed class DeviceSupervisor : ReceiveActor
             Context.Watch(w.Coordinator);
         }
         (work, failure, pendingRestart, coordinatorGone) = (w, null, null, false);
-        trainer = Context.Watch(Context.ActorOf(TrainerActor.Props(w, slot, context), $"{w.Spec.Id}-{++started}"));
+        trainer = Context.Watch(Context.ActorOf(TrainerActor.Props(w, slot, deps), $"{w.Spec.Id}-{++started}"));
     }
 
     void TrainerGone()
@@ -87,7 +87,7 @@ public sealed class DeviceSupervisor : ReceiveActor
         {
             var reason = Describe(failure);
             log.Warning("trainer of run {0} crashed on {1}: {2}", work!.Spec.Id, slot.Name, reason);
-            work.Coordinator.Ask<object>(new RunCrashed(work.Spec.Id, reason), context.AskTimeout).PipeTo(Self);
+            work.Coordinator.Ask<object>(new RunCrashed(work.Spec.Id, reason), deps.AskTimeout).PipeTo(Self);
         }
         else Free();
     }
@@ -95,7 +95,7 @@ public sealed class DeviceSupervisor : ReceiveActor
     void ScheduleRestart(RestartRun r)
     {
         var next = work! with { Resume = r.Resume, Attempt = r.Attempt, Restarts = r.Restarts, Rollbacks = r.Rollbacks };
-        var delay = context.Restarts.Backoff(r.Restarts - 1);
+        var delay = deps.Restarts.Backoff(r.Restarts - 1);
         log.Info("restarting run {0} (attempt {1}) from step {2} in {3}", next.Spec.Id, r.Attempt, r.Resume.Step, delay);
         pendingRestart = Context.System.Scheduler.ScheduleTellOnceCancelable(delay, Self, new StartAgain(next), Self);
     }

@@ -1,4 +1,5 @@
 using Akka.Actor;
+using WeSaR.Actors.Sweeps;
 
 namespace WeSaR.Actors.Placement;
 
@@ -17,12 +18,12 @@ public sealed class NodeSlots : ReceiveActor
     IActorRef? placement;
     bool draining;
 
-    public static Props Props(IReadOnlyList<SlotSpec> slots, SlotContext context) => Akka.Actor.Props.Create(() => new NodeSlots(slots, context));
+    public static Props Props(IReadOnlyList<SlotSpec> slots, SlotContext deps) => Akka.Actor.Props.Create(() => new NodeSlots(slots, deps));
 
-    public NodeSlots(IReadOnlyList<SlotSpec> specs, SlotContext context)
+    public NodeSlots(IReadOnlyList<SlotSpec> specs, SlotContext deps)
     {
-        node = context.Node;
-        foreach (var s in specs) supervisors[Context.ActorOf(DeviceSupervisor.Props(s, context), s.Name)] = s;
+        node = deps.Node;
+        foreach (var s in specs) supervisors[Context.ActorOf(DeviceSupervisor.Props(s, deps), s.Name)] = s;
         Receive<OfferSlots>(o =>
         {
             if (draining) return;

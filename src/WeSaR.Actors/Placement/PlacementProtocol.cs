@@ -1,28 +1,10 @@
 using Akka.Actor;
 using WeSaR.Actors.Sweeps;
-using WeSaR.Training.Loop;
 
 namespace WeSaR.Actors.Placement;
 
-// Messages between a coordinator, the Placement and the slots of each node. In a cluster they cross the network.
-
-/// <summary>
-/// One start of one run: where it resumes, which attempt it is, and the coordinator that records it.
-/// The placement seam: a coordinator hands these to the <see cref="Placement"/> and hears back <see cref="RunPlaced"/>,
-/// or <see cref="RunOrphaned"/> when the node it ran on is gone.
-/// </summary>
-public sealed record PlaceRun(SweepId Sweep, RunSpec Spec, ResumePoint Resume, int Attempt, int Restarts, int Rollbacks, IActorRef Coordinator);
-
-/// <summary>The slot a run was on is gone (its node left or was downed) before the run ended; place it again.</summary>
-public sealed record RunOrphaned(RunId Run, string Node);
-
-/// <summary>Stop every run of the sweep gracefully and drop its queued ones; replied to with <see cref="RunsStopped"/>.</summary>
-public sealed record StopRuns(SweepId Sweep);
-
-public sealed record RunsStopped
-{
-    public static readonly RunsStopped Instance = new();
-}
+// Messages between the PlacementActor and the slots of each node (what a coordinator sends it is in Sweeps/PlacementSeam.cs).
+// In a cluster they cross the network.
 
 /// <summary>Sent to a node's <see cref="NodeSlots"/>: offer your slots to this placement (it replaces any earlier one).</summary>
 public sealed record OfferSlots(IActorRef Placement);
@@ -49,6 +31,3 @@ public sealed record DrainNode
 {
     public static readonly DrainNode Instance = new();
 }
-
-/// <summary>What every slot on this machine shares: the folder for run folders and data, the restart budget, ask timeouts and the node's name.</summary>
-public sealed record SlotContext(string SharedDir, RestartSettings Restarts, TimeSpan AskTimeout, string Node);

@@ -1,3 +1,4 @@
+using WeSaR.Actors.Sweeps;
 using WeSaR.Training.Config;
 
 namespace WeSaR.Actors.Queries;
@@ -26,7 +27,7 @@ public static class Comparison
         var groups = runs.GroupBy(r => string.Join("\u001f", by.Select(r.Key)))
             .Select(g =>
             {
-                var losses = g.Where(r => r.State == "completed" && r.ValLoss is not null).Select(r => r.ValLoss!.Value).ToList();
+                var losses = g.Where(r => r.State == RunPhase.Completed && r.ValLoss is not null).Select(r => r.ValLoss!.Value).ToList();
                 double? mean = losses.Count > 0 ? losses.Average() : null;
                 double? std = losses.Count > 1 ? Math.Sqrt(losses.Sum(x => (x - mean!.Value) * (x - mean.Value)) / (losses.Count - 1)) : null;
                 return new ComparisonCell(by.Select(g.First().Key).ToList(), g.Count(), losses.Count, mean, std,

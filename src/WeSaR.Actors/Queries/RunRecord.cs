@@ -1,3 +1,4 @@
+using System.Text.Json;
 using System.Text.Json.Serialization;
 using WeSaR.Actors.Persistence;
 using WeSaR.Actors.Sweeps;
@@ -11,7 +12,8 @@ namespace WeSaR.Actors.Queries;
 /// file where the run folder can be read, else its last committed checkpoint. <c>WallSeconds</c> runs from its
 /// first assignment to its completion or failure.
 /// </summary>
-public sealed record RunRecord(string Sweep, string Run, string Label, string Scheme, double Lr, long Seed, string State, long Step,
+public sealed record RunRecord(string Sweep, string Run, string Label, string Scheme, double Lr, long Seed,
+    [property: JsonConverter(typeof(RunPhaseJson))] RunPhase State, long Step,
     long Steps, int Spikes, int Rollbacks, int Restarts, double? ValLoss, double? ValPpl, double? LastLoss, double? TokensPerS,
     double? WallSeconds, string? Node, string? Slot, string? Device, string? Failure, DateTime? StartedUtc, DateTime? EndedUtc,
     string? ModelSha256)
@@ -30,6 +32,18 @@ public sealed record RunRecord(string Sweep, string Run, string Label, string Sc
         "seed" => Seed.ToString(System.Globalization.CultureInfo.InvariantCulture),
         _ => Akka.Configuration.ConfigurationFactory.ParseString(Config).GetString(name, "?"),
     };
+}
+
+/// <summary>
+/// A run's phase as the lower-case word of <see cref="RunPhaseNames.Name"/>, which CLI JSON has always shown; the
+/// journal's snapshot keeps its own form of <see cref="RunPhase"/>.
+/// </summary>
+public sealed class RunPhaseJson : JsonConverter<RunPhase>
+{
+    public override RunPhase Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options) =>
+        Enum.Parse<RunPhase>(reader.GetString() ?? throw new JsonException("a run phase is a string"), ignoreCase: true);
+
+    public override void Write(Utf8JsonWriter writer, RunPhase value, JsonSerializerOptions options) => writer.WriteStringValue(value.Name());
 }
 
 /// <summary>Journal events to run records: the coordinator's fold plus the write times of the events.</summary>
@@ -75,7 +89,7 @@ public static class RunProjection
             var (from, to) = (started.GetValueOrDefault(r.Id), ended.GetValueOrDefault(r.Id));
             var live = r.Result is null && sharedDir is not null ? Live(Path.Combine(r.Spec.Dir(sharedDir, sweep), MetricsLog.FileName)) : null;
             return new RunRecord(sweep.Value, r.Id.Value, r.Spec.Label, settings.Init.Scheme.Name, settings.Optim.AdamW.Lr, settings.Run.Seed,
-                r.Phase.ToString().ToLowerInvariant(), r.Result?.Step ?? live?.Step ?? r.Resume.Step, settings.Train.Steps, r.Spikes, r.Rollbacks,
+                r.Phase, r.Result?.Step ?? live?.Step ?? r.Resume.Step, settings.Train.Steps, r.Spikes, r.Rollbacks,
                 r.Restarts, r.Result?.ValLoss ?? live?.ValLoss, r.Result?.ValPpl ?? live?.ValPpl, r.Result?.LastLoss ?? live?.Loss,
                 r.Result?.TokensPerS ?? live?.TokensPerS,
                 from != default && to != default ? (to - from).TotalSeconds : null, r.Node, r.Slot, device.GetValueOrDefault(r.Id), r.Failure,

@@ -1,5 +1,4 @@
 using Akka.Actor;
-using WeSaR.Actors.Placement;
 using WeSaR.Actors.Sweeps;
 using WeSaR.Training.Data;
 using WeSaR.Training.Loop;
@@ -9,24 +8,24 @@ namespace WeSaR.Actors.Runs;
 /// <summary>
 /// One attempt of one run on one slot. The training loop runs as a long-running task on its own thread
 /// (the mailbox stays free for <see cref="StopTraining"/>); its result or exception comes back as a message,
-/// and an exception becomes this actor's failure, which the <see cref="DeviceSupervisor"/> handles.
+/// and an exception becomes this actor's failure, which its slot's supervisor handles.
 /// </summary>
 public sealed class TrainerActor : ReceiveActor
 {
     readonly PlaceRun work;
     readonly SlotSpec slot;
-    readonly SlotContext context;
+    readonly SlotContext deps;
     readonly CancellationTokenSource cts = new(), abort = new();
     Task<RunSummary>? loop;
 
-    public static Props Props(PlaceRun work, SlotSpec slot, SlotContext context) =>
-        Akka.Actor.Props.Create(() => new TrainerActor(work, slot, context));
+    public static Props Props(PlaceRun work, SlotSpec slot, SlotContext deps) =>
+        Akka.Actor.Props.Create(() => new TrainerActor(work, slot, deps));
 
-    public TrainerActor(PlaceRun work, SlotSpec slot, SlotContext context)
+    public TrainerActor(PlaceRun work, SlotSpec slot, SlotContext deps)
     {
         this.work = work;
         this.slot = slot;
-        this.context = context;
+        this.deps = deps;
         Receive<LoopEnded>(e =>
         {
             if (!e.Summary.Interrupted) work.Coordinator.Tell(new RunEnded(work.Spec.Id, e.Summary));
@@ -41,11 +40,11 @@ public sealed class TrainerActor : ReceiveActor
     {
         // The slot decides the device and thread count; neither is part of the run's identity.
         var settings = work.Spec.Settings([$"run.device={slot.Device}", $"run.threads={slot.Threads}"]);
-        var monitor = Context.ActorOf(SpikeMonitor.Props(settings.Spike, work.Spec.Id, work.Rollbacks, work.Coordinator, context.AskTimeout), "spike-monitor");
-        var control = new ActorRunControl(monitor, work.Coordinator, work.Spec.Id, context.AskTimeout, abort.Token);
+        var monitor = Context.ActorOf(SpikeMonitor.Props(settings.Spike, work.Spec.Id, work.Rollbacks, work.Coordinator, deps.AskTimeout), "spike-monitor");
+        var control = new ActorRunControl(monitor, work.Coordinator, work.Spec.Id, deps.AskTimeout, abort.Token);
         var observer = new PublishingObserver(Context.System.EventStream, work.Sweep, work.Spec.Id, settings.Train.Steps);
-        var (resume, attempt, dir, workdir, token) = (work.Resume, work.Attempt, work.Spec.Dir(context.SharedDir, work.Sweep), context.SharedDir, cts.Token);
-        var (lockWait, aborted) = (context.AskTimeout, abort.Token);
+        var (resume, attempt, dir, workdir, token) = (work.Resume, work.Attempt, work.Spec.Dir(deps.SharedDir, work.Sweep), deps.SharedDir, cts.Token);
+        var (lockWait, aborted) = (deps.AskTimeout, abort.Token);
         loop = Task.Factory.StartNew(() =>
         {
             using var exclusive = RunLock.Acquire(dir, lockWait, aborted);

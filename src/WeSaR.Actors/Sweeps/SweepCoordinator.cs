@@ -1,7 +1,6 @@
 using Akka.Actor;
 using Akka.Event;
 using Akka.Persistence;
-using WeSaR.Actors.Placement;
 
 namespace WeSaR.Actors.Sweeps;
 
@@ -13,18 +12,18 @@ namespace WeSaR.Actors.Sweeps;
 public sealed class SweepCoordinator : ReceivePersistentActor
 {
     readonly ILoggingAdapter log = Context.GetLogger();
-    readonly CoordinatorContext context;
+    readonly CoordinatorContext deps;
     readonly List<IActorRef> waiting = [];
     SweepState state;
-    bool dispatched, pausing;
+    bool dispatched, stopping;
 
     public override string PersistenceId { get; }
 
-    public static Props Props(SweepId id, CoordinatorContext context) => Akka.Actor.Props.Create(() => new SweepCoordinator(id, context));
+    public static Props Props(SweepId id, CoordinatorContext deps) => Akka.Actor.Props.Create(() => new SweepCoordinator(id, deps));
 
-    public SweepCoordinator(SweepId id, CoordinatorContext context)
+    public SweepCoordinator(SweepId id, CoordinatorContext deps)
     {
-        this.context = context;
+        this.deps = deps;
         state = SweepState.Empty(id);
         PersistenceId = "sweep-" + id;
 
@@ -60,10 +59,10 @@ public sealed class SweepCoordinator : ReceivePersistentActor
             else PersistEvents(events, () => sender.Tell(Ack.Instance));
         });
         Command<RunCrashed>(OnRunCrashed);
-        Command<Pause>(_ =>
+        Command<StopSweep>(_ =>
         {
-            pausing = true;
-            context.Placement.Ask<RunsStopped>(new StopRuns(state.Id), Timeout.InfiniteTimeSpan).PipeTo(Sender, success: _ => Paused.Instance);
+            stopping = true;
+            deps.Placement.Ask<RunsStopped>(new StopRuns(state.Id), Timeout.InfiniteTimeSpan).PipeTo(Sender, success: _ => SweepStopped.Instance);
         });
         Command<SaveSnapshotSuccess>(_ => { });
         Command<SaveSnapshotFailure>(f => log.Warning("snapshot of {0} failed: {1}", PersistenceId, f.Cause.Message));
@@ -82,7 +81,7 @@ public sealed class SweepCoordinator : ReceivePersistentActor
         if (dispatched) return;
         dispatched = true;
         foreach (var r in state.Runs.Where(r => !r.Ended))
-            context.Placement.Tell(new PlaceRun(state.Id, r.Spec, r.Resume, r.Attempt, r.Restarts, r.Rollbacks, Self));
+            deps.Placement.Tell(new PlaceRun(state.Id, r.Spec, r.Resume, r.Attempt, r.Restarts, r.Rollbacks, Self));
         CheckDone();
     }
 
@@ -90,15 +89,15 @@ public sealed class SweepCoordinator : ReceivePersistentActor
     // does not count against the restart budget; the next RunAssigned records the move.
     void OnRunOrphaned(RunOrphaned o)
     {
-        if (state.Run(o.Run) is not { Ended: false } r || pausing) return;
+        if (state.Run(o.Run) is not { Ended: false } r || stopping) return;
         log.Warning("run {0} lost its slot on node {1}; placing it again from step {2}", o.Run, o.Node, r.Resume.Step);
-        context.Placement.Tell(new PlaceRun(state.Id, r.Spec, r.Resume, r.Attempt + 1, r.Restarts, r.Rollbacks, Self));
+        deps.Placement.Tell(new PlaceRun(state.Id, r.Spec, r.Resume, r.Attempt + 1, r.Restarts, r.Rollbacks, Self));
     }
 
     void OnRunCrashed(RunCrashed c)
     {
         var sender = Sender;
-        var (events, giveUp) = state.Crash(c, pausing);
+        var (events, giveUp) = state.Crash(c, stopping);
         PersistEvents(events, () =>
         {
             if (giveUp is not null) { sender.Tell(new RunGivenUp(giveUp)); CheckDone(); return; }
@@ -119,7 +118,7 @@ public sealed class SweepCoordinator : ReceivePersistentActor
         state = state.Apply(e);
         log.Info("{Sweep} persisted {Event}", state.Id.Value, e);
         if (e is IRunEvent re) Context.System.EventStream.Publish(new RunChanged(state.Id, state.Run(re.Run)!));
-        if (LastSequenceNr % context.SnapshotEvery == 0) SaveSnapshot(state);
+        if (LastSequenceNr % deps.SnapshotEvery == 0) SaveSnapshot(state);
     }
 
     void CheckDone()

@@ -1,3 +1,5 @@
+using System.Text.Json.Serialization;
+
 namespace WeSaR.Actors.Sweeps;
 
 /// <summary>
@@ -38,10 +40,11 @@ public sealed record SpikeDetected(SweepId Sweep, RunId Run, long Step, string R
 
 /// <summary>
 /// The run goes back to the checkpoint at <c>ToStep</c> (0: the initialisation) whose manifest hash is
-/// <c>ToManifestSha256</c>, skips <c>SkippedBatches</c> batches and multiplies its learning rate by <c>LrScale</c>.
+/// <c>ToManifestSha256</c>, skips <c>SkipBatches</c> batches and multiplies its learning rate by <c>LrScale</c>.
+/// Named as in <see cref="WeSaR.Training.Spikes.RollbackOrder"/>; the JSON keeps the v1 name.
 /// </summary>
-public sealed record RolledBack(SweepId Sweep, RunId Run, long FromStep, long ToStep, string? ToManifestSha256, long SkippedBatches,
-    double LrScale) : IRunEvent;
+public sealed record RolledBack(SweepId Sweep, RunId Run, long FromStep, long ToStep, string? ToManifestSha256,
+    [property: JsonPropertyName("skippedBatches")] long SkipBatches, double LrScale) : IRunEvent;
 
 /// <summary>A crashed trainer is started again (attempt <c>Attempt</c>) from the last committed checkpoint.</summary>
 public sealed record RunRestarted(SweepId Sweep, RunId Run, int Attempt, string Reason) : IRunEvent;

@@ -4,7 +4,7 @@ using WeSaR.Training.Spikes;
 
 namespace WeSaR.Actors.Sweeps;
 
-// Messages of the SweepCoordinator. Replies are noted on each command.
+// Messages of the SweepCoordinator. Replies are noted on each command and live beside it.
 
 /// <summary>Start (with a definition) or continue (without) the sweep; replied to with <see cref="SweepFinished"/> once every run has ended, or <see cref="SweepRejected"/>.</summary>
 public sealed record Begin(SweepDefinition? Definition);
@@ -20,15 +20,15 @@ public sealed record SweepRejected(string Reason)
 /// <summary>Give failed runs another go (see <see cref="SweepState.Retry"/>); replied to with <see cref="Ack"/> once persisted, or <see cref="SweepRejected"/>.</summary>
 public sealed record RetryRuns(IReadOnlyList<string>? Runs);
 
-/// <summary>Stop every run gracefully (each checkpoints and commits first); replied to with <see cref="Paused"/>.</summary>
-public sealed record Pause
+/// <summary>Stop every run gracefully (each checkpoints and commits first); replied to with <see cref="SweepStopped"/>.</summary>
+public sealed record StopSweep
 {
-    public static readonly Pause Instance = new();
+    public static readonly StopSweep Instance = new();
 }
 
-public sealed record Paused
+public sealed record SweepStopped
 {
-    public static readonly Paused Instance = new();
+    public static readonly SweepStopped Instance = new();
 }
 
 /// <summary>Replied to with the current <see cref="SweepState"/>.</summary>
@@ -40,6 +40,9 @@ public sealed record GetSweepState
 /// <summary>The placement put a run on a slot (for its <c>Attempt</c>-th start).</summary>
 public sealed record RunPlaced(RunId Run, string Node, string Slot, string Device, int Attempt);
 
+/// <summary>The slot a run was on is gone (its node left or was downed) before the run ended; place it again.</summary>
+public sealed record RunOrphaned(RunId Run, string Node);
+
 /// <summary>A trainer wrote a checkpoint; replied to with <see cref="Ack"/> once it is persisted.</summary>
 public sealed record CommitCheckpoint(RunId Run, long Step, string ManifestSha256);
 
@@ -49,14 +52,19 @@ public sealed record RejectCheckpoints(RunId Run, IReadOnlyList<RejectedCheckpoi
 /// <summary>A spike monitor's decision about a spike; replied to with <see cref="Ack"/> once it is persisted.</summary>
 public sealed record RecordSpike(RunId Run, SpikeSignal Spike, SpikeDecision Decision, string? TargetManifestSha256);
 
-/// <summary>A trainer's loop returned (finished, failed by the spike policy, or stopped by <see cref="Pause"/>).</summary>
+/// <summary>A trainer's loop returned (finished, failed by the spike policy, or stopped by <see cref="StopSweep"/>).</summary>
 public sealed record RunEnded(RunId Run, RunSummary Summary);
 
 /// <summary>A trainer crashed; replied to with <see cref="RestartRun"/> while the retry budget lasts, else <see cref="RunGivenUp"/>.</summary>
 public sealed record RunCrashed(RunId Run, string Reason);
 
+// The two replies to RunCrashed go to the run's DeviceSupervisor; they stay beside the command they answer
+// because the coordinator does not know the Placement namespace.
+
+/// <summary>Start the run again from <c>Resume</c> after a backoff.</summary>
 public sealed record RestartRun(ResumePoint Resume, int Attempt, int Restarts, int Rollbacks);
 
+/// <summary>The retry budget is spent; the run is recorded as failed.</summary>
 public sealed record RunGivenUp(string Reason);
 
 public sealed record Ack

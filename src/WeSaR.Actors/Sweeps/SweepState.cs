@@ -6,6 +6,12 @@ namespace WeSaR.Actors.Sweeps;
 
 public enum RunPhase { Pending, Running, Completed, Failed }
 
+public static class RunPhaseNames
+{
+    /// <summary>The phase as the CLI shows it, in tables and JSON ("completed").</summary>
+    public static string Name(this RunPhase phase) => phase.ToString().ToLowerInvariant();
+}
+
 public enum SweepPhase { New, Running, Completed }
 
 /// <summary>
@@ -49,7 +55,7 @@ public sealed partial record SweepState(SweepId Id, string Name, SweepPhase Phas
         {
             Rollbacks = r.Rollbacks + 1,
             // Back to the point it already resumes from (no checkpoint since): the scales compound, as in the live run.
-            Resume = new ResumePoint(b.ToStep, b.ToManifestSha256, b.SkippedBatches,
+            Resume = new ResumePoint(b.ToStep, b.ToManifestSha256, b.SkipBatches,
                 b.LrScale * (r.Resume.Step == b.ToStep && r.Resume.ManifestSha256 == b.ToManifestSha256 ? r.Resume.LrScale : 1)),
         }),
         RunRestarted x => With(x.Run, r => r with { Restarts = r.Restarts + 1, Attempt = x.Attempt }),

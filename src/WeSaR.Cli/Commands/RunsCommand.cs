@@ -46,7 +46,7 @@ public static class RunsCommand
         HistoryAccess.With(source, workdir, async host =>
         {
             var runs = (await host.History.Runs(sweep is null ? null : new SweepId(sweep)))
-                .Where(r => state is null || r.State == state).Where(r => scheme is null || r.Scheme == scheme).ToList();
+                .Where(r => state is null || r.State.Name() == state).Where(r => scheme is null || r.Scheme == scheme).ToList();
             if (json) Tables.PrintJson(runs);
             else if (runs.Count == 0) Console.WriteLine("no runs match");
             else Tables.Runs(runs);
@@ -74,7 +74,7 @@ public static class RunsCommand
 
     static IEnumerable<(string, string)> Fields(RunRecord r) =>
     [
-        ("run", $"{r.Sweep}/{r.Run}"), ("label", r.Label), ("state", r.State), ("step", $"{r.Step}/{r.Steps}"),
+        ("run", $"{r.Sweep}/{r.Run}"), ("label", r.Label), ("state", r.State.Name()), ("step", $"{r.Step}/{r.Steps}"),
         ("val loss", Tables.Num(r.ValLoss)), ("val perplexity", Tables.Num(r.ValPpl, "F2")), ("last train loss", Tables.Num(r.LastLoss)),
         ("spikes", r.Spikes.ToString()), ("rollbacks", r.Rollbacks.ToString()), ("restarts", r.Restarts.ToString()),
         ("tokens/s", Tables.Num(r.TokensPerS, "N0")), ("wall time", Tables.Duration(r.WallSeconds)), ("node", r.Node ?? "-"),
@@ -121,7 +121,7 @@ public static class RunsCommand
                     "val_loss", "val_ppl", "last_loss", "tokens_per_s", "wall_seconds", "node", "slot", "device", "started_utc", "ended_utc", "failure"];
                 writer.WriteLine(string.Join(",", header));
                 foreach (var r in runs)
-                    writer.WriteLine(string.Join(",", new object?[] { r.Sweep, r.Run, r.Label, r.Scheme, r.Lr, r.Seed, r.State, r.Step, r.Steps, r.Spikes,
+                    writer.WriteLine(string.Join(",", new object?[] { r.Sweep, r.Run, r.Label, r.Scheme, r.Lr, r.Seed, r.State.Name(), r.Step, r.Steps, r.Spikes,
                         r.Rollbacks, r.Restarts, r.ValLoss, r.ValPpl, r.LastLoss, r.TokensPerS, r.WallSeconds, r.Node, r.Slot, r.Device,
                         r.StartedUtc?.ToString("o"), r.EndedUtc?.ToString("o"), r.Failure }.Select(Csv)));
             }

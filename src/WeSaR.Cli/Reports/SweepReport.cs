@@ -229,8 +229,8 @@ public static class SweepReport
          .Append("body{font-family:sans-serif;max-width:1200px;margin:2em auto;color:#222}table{border-collapse:collapse;margin:1em 0}")
          .Append("td,th{border:1px solid #ccc;padding:4px 8px;text-align:right}th{background:#f3f3f3}td.l,th.l{text-align:left}")
          .Append(".best{font-weight:bold;color:#1a7f37}img{max-width:100%;border:1px solid #eee}figure{margin:2em 0}</style></head><body>\n")
-         .Append($"<h1>Sweep {E(sweep.Id.Value)}</h1><p>{runs.Count} run(s): {runs.Count(r => r.State == "completed")} completed, ")
-         .Append($"{runs.Count(r => r.State == "failed")} failed; {runs.Sum(r => r.Spikes)} spike(s), {runs.Sum(r => r.Rollbacks)} rollback(s), ")
+         .Append($"<h1>Sweep {E(sweep.Id.Value)}</h1><p>{runs.Count} run(s): {runs.Count(r => r.State == RunPhase.Completed)} completed, ")
+         .Append($"{runs.Count(r => r.State == RunPhase.Failed)} failed; {runs.Sum(r => r.Spikes)} spike(s), {runs.Sum(r => r.Rollbacks)} rollback(s), ")
          .Append($"{runs.Sum(r => r.Restarts)} restart(s). State: {sweep.Phase.ToString().ToLowerInvariant()}.</p>\n");
 
         var cells = Comparison.Build(runs, ["scheme", "lr"]);
@@ -253,7 +253,7 @@ public static class SweepReport
         h.Append("</table>\n<h2>Runs</h2><table id=\"runs\"><tr><th class=\"l\">run</th><th class=\"l\">label</th><th class=\"l\">state</th><th>step</th>")
          .Append("<th>val loss</th><th>last loss</th><th>spikes</th><th>rollbacks</th><th>restarts</th><th>tokens/s</th><th>wall</th></tr>\n");
         foreach (var r in runs)
-            h.Append($"<tr><td class=\"l\">{E(r.Run)}</td><td class=\"l\">{E(r.Label)}</td><td class=\"l\">{E(r.State)}{(r.Failure is { } f ? ": " + E(f) : "")}</td>")
+            h.Append($"<tr><td class=\"l\">{E(r.Run)}</td><td class=\"l\">{E(r.Label)}</td><td class=\"l\">{E(r.State.Name())}{(r.Failure is { } f ? ": " + E(f) : "")}</td>")
              .Append($"<td>{r.Step}/{r.Steps}</td><td>{Tables.Num(r.ValLoss)}</td><td>{Tables.Num(r.LastLoss)}</td><td>{r.Spikes}</td><td>{r.Rollbacks}</td>")
              .Append($"<td>{r.Restarts}</td><td>{Tables.Num(r.TokensPerS, "N0")}</td><td>{Tables.Duration(r.WallSeconds)}</td></tr>\n");
         h.Append("</table>\n");

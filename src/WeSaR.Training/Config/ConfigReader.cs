@@ -2,13 +2,6 @@ using Akka.Configuration;
 
 namespace WeSaR.Training.Config;
 
-/// <summary>Bad configuration, with every problem found (so a user fixes them all in one go), one line each.</summary>
-public sealed class ConfigException(IReadOnlyList<string> problems)
-    : Exception("invalid configuration:" + (problems.Count == 1 ? " " : "\n  ") + string.Join("\n  ", problems))
-{
-    public IReadOnlyList<string> Problems { get; } = problems;
-}
-
 /// <summary>Typed reads over HOCON that collect problems instead of throwing at the first one.</summary>
 public sealed class ConfigReader(Akka.Configuration.Config config)
 {

@@ -42,7 +42,7 @@ public sealed class Trainer : IDisposable
 
     public long Tokens { get; private set; }
 
-    /// <summary>Multiplies the scheduled learning rate (lowered by spike rollbacks).</summary>
+    /// <summary>Multiplies the scheduled learning rate: the product of every rollback's <c>LrScale</c> (one rollback's multiplier) so far.</summary>
     public double LrFactor { get; set; } = 1.0;
 
     public Gpt Model => model;

@@ -2,6 +2,7 @@ using Akka.Actor;
 using Akka.Cluster;
 using AkkaCluster = Akka.Cluster.Cluster;
 using Akka.Event;
+using WeSaR.Actors.Sweeps;
 
 namespace WeSaR.Actors.Placement;
 
@@ -12,10 +13,13 @@ namespace WeSaR.Actors.Placement;
 /// Terminated: the node left or was downed) takes its run with it, and the run's coordinator hears
 /// <see cref="RunOrphaned"/> so it can place the run again from its last committed checkpoint.
 /// </summary>
-public sealed class Placement : ReceiveActor, IWithTimers
+public sealed class PlacementActor : ReceiveActor, IWithTimers
 {
-    sealed record Slot(string Node, SlotSpec Spec)
+    // A class, not a record: its work and busy flag change in place while it sits in the slot table.
+    sealed class Slot(string node, SlotSpec spec)
     {
+        public string Node { get; } = node;
+        public SlotSpec Spec { get; } = spec;
         public PlaceRun? Work { get; set; }
         public bool Busy { get; set; }
     }
@@ -33,9 +37,9 @@ public sealed class Placement : ReceiveActor, IWithTimers
     public ITimerScheduler Timers { get; set; } = null!;
 
     /// <param name="localSlots">This machine's slots (single machine); null in a cluster, where trainer members offer theirs.</param>
-    public static Props Props(IActorRef? localSlots) => Akka.Actor.Props.Create(() => new Placement(localSlots));
+    public static Props Props(IActorRef? localSlots) => Akka.Actor.Props.Create(() => new PlacementActor(localSlots));
 
-    public Placement(IActorRef? localSlots)
+    public PlacementActor(IActorRef? localSlots)
     {
         this.localSlots = localSlots;
         Receive<PlaceRun>(p => { queue.Enqueue(p); Dispatch(); });
@@ -106,7 +110,7 @@ public sealed class Placement : ReceiveActor, IWithTimers
             var slot = slots[target];
             slot.Work = work;
             target.Tell(work);
-            work.Coordinator.Tell(new Sweeps.RunPlaced(work.Spec.Id, slot.Node, slot.Spec.Name, slot.Spec.Device, work.Attempt));
+            work.Coordinator.Tell(new RunPlaced(work.Spec.Id, slot.Node, slot.Spec.Name, slot.Spec.Device, work.Attempt));
         }
     }
 

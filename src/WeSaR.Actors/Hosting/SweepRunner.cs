@@ -1,10 +1,10 @@
 using Akka.Actor;
-using WeSaR.Actors.Hosting;
 using WeSaR.Actors.Queries;
+using WeSaR.Actors.Sweeps;
 using WeSaR.Training.Config;
 using WeSaR.Training.Data;
 
-namespace WeSaR.Actors.Sweeps;
+namespace WeSaR.Actors.Hosting;
 
 /// <summary>How a sweep run in this process ended.</summary>
 public abstract record SweepOutcome
@@ -86,7 +86,7 @@ public sealed class SweepRunner(OrchestratorSettings settings, Akka.Configuratio
         shutdown.AddTask(CoordinatedShutdown.PhaseServiceStop, "stop-runs", async () =>
         {
             // A coordinator stopped by a failed journal write can pause nothing: don't wait for it.
-            await Task.WhenAny(coordinator.Ask<Paused>(Pause.Instance, Timeout.InfiniteTimeSpan), gone);
+            await Task.WhenAny(coordinator.Ask<SweepStopped>(StopSweep.Instance, Timeout.InfiniteTimeSpan), gone);
             return Akka.Done.Instance;
         });
         stop = () => shutdown.Run(CoordinatedShutdown.ClrExitReason.Instance);
