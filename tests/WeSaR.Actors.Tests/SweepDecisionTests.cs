@@ -34,12 +34,12 @@ public sealed class SweepDecisionTests
         var s = Fold(Started(), [new CheckpointCommitted(S, A, 20, "c20")]);
         for (var i = 1; i <= 2; i++)
         {
-            var (events, giveUp) = s.Crash(new RunCrashed(A, "boom"), stopping: false);
+            var (events, giveUp, _) = s.Crash(new RunCrashed(A, "boom"), stopping: false);
             Assert.Null(giveUp);
             Assert.Equal(new RunRestarted(S, A, i, "boom"), Assert.Single(events));
             s = Fold(s, events);
         }
-        var (last, why) = s.Crash(new RunCrashed(A, "boom"), stopping: false);
+        var (last, why, _) = s.Crash(new RunCrashed(A, "boom"), stopping: false);
         Assert.Equal("gave up after 2 restart(s): boom", why);
         Assert.Equal(new RunFailed(S, A, 20, why!), Assert.Single(last));
     }
@@ -47,9 +47,29 @@ public sealed class SweepDecisionTests
     [Fact]
     public void A_crash_while_the_sweep_stops_writes_nothing_so_a_resume_retries_the_run()
     {
-        var (events, giveUp) = Started().Crash(new RunCrashed(A, "boom"), stopping: true);
+        var (events, giveUp, _) = Started().Crash(new RunCrashed(A, "boom"), stopping: true);
         Assert.Empty(events);
         Assert.Equal("crashed while stopping: boom", giveUp);
+    }
+
+    [Fact]
+    public void A_fault_of_the_machine_spends_no_restart_and_stops_the_sweep()
+    {
+        var (events, giveUp, halt) = Started().Crash(new RunCrashed(A, "IOException: No space left on device", "the disk is full"), stopping: false);
+        Assert.Empty(events);
+        Assert.Equal("not restarted: the disk is full", giveUp);
+        Assert.Equal("the disk is full (run a: IOException: No space left on device)", halt);
+        Assert.Null(Started().Crash(new RunCrashed(A, "IOException: No space left on device", "the disk is full"), stopping: true).Halt);
+    }
+
+    [Fact]
+    public void The_machine_s_faults_are_told_from_the_run_s_own()
+    {
+        Assert.Equal("the disk is full", WeSaR.Actors.Placement.EnvironmentFault.Of(new Exception("x", new IOException("No space left on device : '/x'", 28))));
+        Assert.Equal("a folder is not writable", WeSaR.Actors.Placement.EnvironmentFault.Of(new UnauthorizedAccessException("denied")));
+        Assert.Equal("a folder is not writable", WeSaR.Actors.Placement.EnvironmentFault.Of(new IOException("Read-only file system", 30)));
+        Assert.Null(WeSaR.Actors.Placement.EnvironmentFault.Of(new InvalidOperationException("injected fault")));
+        Assert.Null(WeSaR.Actors.Placement.EnvironmentFault.Of(new IOException("hash mismatch")));
     }
 
     [Fact]

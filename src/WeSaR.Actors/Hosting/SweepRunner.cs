@@ -21,6 +21,9 @@ public abstract record SweepOutcome
     /// <summary>Stopped on request (<see cref="SweepRunner.Stop"/>): every run checkpointed and committed first.</summary>
     public sealed record Stopped : SweepOutcome;
 
+    /// <summary>The sweep stopped by itself with nothing lost and no restart spent (a full disk, a journal that refused a write).</summary>
+    public sealed record Halted(string Reason) : SweepOutcome;
+
     /// <summary>The coordinator stopped by itself, which a persistent actor does when its journal fails.</summary>
     public sealed record CoordinatorStopped : SweepOutcome;
 }
@@ -104,6 +107,8 @@ public sealed class SweepRunner(OrchestratorSettings settings, Akka.Configuratio
                 return new SweepOutcome.Finished(f.State, await host.History.Runs(f.State.Id));
             case SweepRejected r:
                 return new SweepOutcome.Refused(r.Reason);
+            case SweepHalted h:
+                return new SweepOutcome.Halted(h.Reason);
             // Stopped by CoordinatedShutdown (ours, or the runtime's on a signal): the coordinator paused every run first.
             // A journal failure stops the coordinator alone.
             case not null when stopRequested || shutdown.ShutdownReason is not null:

@@ -87,7 +87,7 @@ public sealed class DeviceSupervisor : ReceiveActor
         {
             var reason = Describe(failure);
             log.Warning("trainer of run {0} crashed on {1}: {2}", work!.Spec.Id, slot.Name, reason);
-            work.Coordinator.Ask<object>(new RunCrashed(work.Spec.Id, reason), deps.AskTimeout).PipeTo(Self);
+            work.Coordinator.Ask<object>(new RunCrashed(work.Spec.Id, reason, EnvironmentFault.Of(failure)), deps.AskTimeout).PipeTo(Self);
         }
         else Free();
     }

@@ -64,6 +64,7 @@ public sealed class SweepCoordinator : ReceivePersistentActor
             stopping = true;
             deps.Placement.Ask<RunsStopped>(new StopRuns(state.Id), Timeout.InfiniteTimeSpan).PipeTo(Sender, success: _ => SweepStopped.Instance);
         });
+        Command<Halted>(h => Answer(new SweepHalted(h.Reason)));
         Command<SaveSnapshotSuccess>(_ => { });
         Command<SaveSnapshotFailure>(f => log.Warning("snapshot of {0} failed: {1}", PersistenceId, f.Cause.Message));
     }
@@ -97,7 +98,8 @@ public sealed class SweepCoordinator : ReceivePersistentActor
     void OnRunCrashed(RunCrashed c)
     {
         var sender = Sender;
-        var (events, giveUp) = state.Crash(c, stopping);
+        var (events, giveUp, halt) = state.Crash(c, stopping);
+        if (halt is not null) Halt(halt);
         PersistEvents(events, () =>
         {
             if (giveUp is not null) { sender.Tell(new RunGivenUp(giveUp)); CheckDone(); return; }
@@ -129,9 +131,29 @@ public sealed class SweepCoordinator : ReceivePersistentActor
         if (done.Count > 0) PersistEvents(done, Finish);
     }
 
-    void Finish()
+    void Finish() => Answer(new SweepFinished(state));
+
+    void Answer(object reply)
     {
-        foreach (var w in waiting) w.Tell(new SweepFinished(state));
+        foreach (var w in waiting) w.Tell(reply);
         waiting.Clear();
+    }
+
+    // A fault of the machine: every run stops at a checkpoint it can write, if any, and waits for a resume.
+    void Halt(string reason)
+    {
+        if (stopping) return;
+        stopping = true;
+        log.Warning("{0}: stopping the sweep; nothing is lost, and it resumes once that is fixed", reason);
+        deps.Placement.Ask<RunsStopped>(new StopRuns(state.Id), Timeout.InfiniteTimeSpan).PipeTo(Self, success: _ => new Halted(reason));
+    }
+
+    sealed record Halted(string Reason);
+
+    // The journal refused a write (a full disk, a database gone): say why to whoever waits, then stop as Akka does.
+    protected override void OnPersistFailure(Exception cause, object @event, long sequenceNr)
+    {
+        Answer(new SweepHalted($"the journal could not be written ({cause.GetBaseException().Message})"));
+        base.OnPersistFailure(cause, @event, sequenceNr);
     }
 }

@@ -2,6 +2,9 @@ using WeSaR.Training.Spikes;
 
 namespace WeSaR.Actors.Sweeps;
 
+/// <summary>What a crash decides: the events to persist, why the trainer must not restart (null: restart it), and why the sweep stops, if it does.</summary>
+public sealed record CrashDecision(IReadOnlyList<ISweepEvent> Events, string? GiveUp, string? Halt = null);
+
 /// <summary>
 /// The coordinator's decisions: for each command, the events to persist, as pure functions of the state. The
 /// actor persists what these return, folds it with <see cref="Apply"/>, and replies; it decides nothing itself.
@@ -47,19 +50,20 @@ public sealed partial record SweepState
 
     /// <summary>
     /// A crashed trainer: another attempt while the restart budget lasts, else the run fails. While the sweep stops
-    /// nothing is written (the run stays unfinished and a resume retries it). <c>GiveUp</c> says why the trainer
-    /// must not restart; null means restart.
+    /// nothing is written (the run stays unfinished and a resume retries it). A fault of the machine (a full disk)
+    /// writes nothing either and stops the sweep (<c>Halt</c> says why): restarting would only spend the budget.
     /// </summary>
-    public (IReadOnlyList<ISweepEvent> Events, string? GiveUp) Crash(RunCrashed c, bool stopping)
+    public CrashDecision Crash(RunCrashed c, bool stopping)
     {
-        if (Run(c.Run) is not { Ended: false } run) return ([], "run already ended");
-        if (stopping) return ([], $"crashed while stopping: {c.Reason}");
+        if (Run(c.Run) is not { Ended: false } run) return new([], "run already ended");
+        if (stopping) return new([], $"crashed while stopping: {c.Reason}");
+        if (c.Environment is { } what) return new([], $"not restarted: {what}", $"{what} (run {run.Spec.Label}: {c.Reason})");
         if (run.RestartsSpent >= MaxRestarts)
         {
             var reason = $"gave up after {run.RestartsSpent} restart(s): {c.Reason}";
-            return ([new RunFailed(Id, c.Run, run.Resume.Step, reason)], reason);
+            return new([new RunFailed(Id, c.Run, run.Resume.Step, reason)], reason);
         }
-        return ([new RunRestarted(Id, c.Run, run.Attempt + 1, c.Reason)], null);
+        return new([new RunRestarted(Id, c.Run, run.Attempt + 1, c.Reason)], null);
     }
 
     /// <summary>

@@ -11,6 +11,9 @@ public sealed record Begin(SweepDefinition? Definition);
 
 public sealed record SweepFinished(SweepState State);
 
+/// <summary>The sweep stopped by itself with nothing lost (a full disk, a journal that cannot be written); it resumes once the cause is fixed.</summary>
+public sealed record SweepHalted(string Reason);
+
 public sealed record SweepRejected(string Reason)
 {
     /// <summary>The one wording for a sweep id the journal does not hold; <paramref name="where"/> names the journal.</summary>
@@ -55,8 +58,11 @@ public sealed record RecordSpike(RunId Run, SpikeSignal Spike, SpikeDecision Dec
 /// <summary>A trainer's loop returned (finished, failed by the spike policy, or stopped by <see cref="StopSweep"/>).</summary>
 public sealed record RunEnded(RunId Run, RunSummary Summary);
 
-/// <summary>A trainer crashed; replied to with <see cref="RestartRun"/> while the retry budget lasts, else <see cref="RunGivenUp"/>.</summary>
-public sealed record RunCrashed(RunId Run, string Reason);
+/// <summary>
+/// A trainer crashed; replied to with <see cref="RestartRun"/> while the retry budget lasts, else <see cref="RunGivenUp"/>.
+/// <c>Environment</c> names a fault of the machine (a full disk): no restart is spent and the sweep stops.
+/// </summary>
+public sealed record RunCrashed(RunId Run, string Reason, string? Environment = null);
 
 // The two replies to RunCrashed go to the run's DeviceSupervisor; they stay beside the command they answer
 // because the coordinator does not know the Placement namespace.

@@ -127,6 +127,9 @@ public static class SweepCommand
                     return GlobalOptions.Fail(r.Reason);
                 case SweepOutcome.JournalUnreadable j:
                     return GlobalOptions.Fail(j.Reason, GlobalOptions.Failed);
+                case SweepOutcome.Halted h:
+                    return GlobalOptions.Fail($"the sweep stopped: {h.Reason}. Nothing is lost and no restart was spent; once that is fixed, "
+                                              + $"continue with: {ResumeCommand(workdir, sweepId, configFile, sets)}", GlobalOptions.Failed);
                 case SweepOutcome.Stopped:
                     Console.WriteLine($"stopped; continue with: {ResumeCommand(workdir, sweepId, configFile, sets)}");
                     return GlobalOptions.Interrupted;

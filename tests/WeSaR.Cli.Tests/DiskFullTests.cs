@@ -1,0 +1,93 @@
+using System.Diagnostics;
+using System.Text.Json;
+using System.Text.RegularExpressions;
+using WeSaR.TestSupport;
+
+namespace WeSaR.Cli.Tests;
+
+/// <summary>
+/// A disk that fills for real: a small tmpfs made by the test (and removed after) under the run folders, or under
+/// the whole work folder. The sweep stops within seconds with the cause and a resume command that works as printed,
+/// spends no restart, and once space is freed finishes with the weights of a sweep that never ran short.
+/// </summary>
+public sealed class DiskFullTests : IDisposable
+{
+    readonly TempDir dir = TestEnv.NewTempDir();
+    readonly List<string> mounts = [];
+    static readonly TimeSpan Patience = TimeSpan.FromMinutes(3);
+
+    public void Dispose()
+    {
+        foreach (var m in mounts) Sh("umount", m);
+        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+        dir.Dispose();
+    }
+
+    string Tmpfs(string name, string size)
+    {
+        var path = Path.Combine(dir.Path, name);
+        Directory.CreateDirectory(path);
+        Sh("mount", "-t", "tmpfs", "-o", $"size={size}", "tmpfs", path);
+        mounts.Add(path);
+        return path;
+    }
+
+    static void Sh(string file, params string[] args)
+    {
+        using var p = Process.Start(file, args);
+        p.WaitForExit();
+        Assert.True(p.ExitCode == 0, $"{file} {string.Join(' ', args)}: exit {p.ExitCode}");
+    }
+
+    string SweepFile() => TestSweeps.Write(dir.Path, "full", "run.seed = [1, 2]", 40);
+
+    static JsonElement Json(Wesar.Result r)
+    {
+        Assert.True(r.ExitCode == 0, $"exit {r.ExitCode}\n{r.Stdout}\n{r.Stderr}");
+        return JsonDocument.Parse(r.Stdout).RootElement;
+    }
+
+    [MountFact]
+    public void A_full_disk_under_the_run_folders_stops_the_sweep_without_spending_restarts_and_it_finishes_once_space_is_freed()
+    {
+        var work = Path.Combine(dir.Path, "work");
+        // Room for the tokenized corpus and a checkpoint or two of each run, not for 40 steps of them.
+        var shared = Tmpfs("shared", "4m");
+        string[] where = ["--set", $"orchestrator.shared-dir={shared}"];
+        var full = Wesar.Run(Patience, ["--workdir", work, "sweep", "run", SweepFile(), .. where]);
+        Assert.True(full.ExitCode == 1, $"exit {full.ExitCode}\n{full.Stdout}\n{full.Stderr}");
+        Assert.Contains("the sweep stopped: the disk is full", full.Stderr);
+        Assert.Contains("Nothing is lost and no restart was spent", full.Stderr);
+        Assert.DoesNotContain("Unhandled", full.Stderr);
+        var id = Regex.Match(full.Stdout, @"^sweep (full-\w+):", RegexOptions.Multiline).Groups[1].Value;
+        var resume = Regex.Match(full.Stderr, @"continue with: (wesar .*)$", RegexOptions.Multiline).Groups[1].Value.Split(' ');
+        Assert.Equal(["wesar", "--workdir", work, "sweep", "resume", id, "--set", $"orchestrator.shared-dir={shared}"], resume);
+        var stopped = Json(Wesar.Run("--workdir", work, "sweep", "status", id, "--json", "--set", $"orchestrator.shared-dir={shared}"));
+        Assert.All(stopped.GetProperty("runs").EnumerateArray(), r =>
+            Assert.Equal(("running", 0), (r.GetProperty("state").GetString(), r.GetProperty("restarts").GetInt32())));
+
+        Sh("mount", "-o", "remount,size=200m", shared);   // space freed
+        var resumed = Wesar.Run(Patience, resume[1..]);
+        Assert.True(resumed.ExitCode == 0, resumed.Stdout + resumed.Stderr);
+        var done = Json(Wesar.Run("--workdir", work, "runs", "list", "--sweep", id, "--json", "--set", $"orchestrator.shared-dir={shared}"));
+        Assert.All(done.EnumerateArray(), r => Assert.Equal(("completed", 40L, 0), (r.GetProperty("state").GetString(), r.GetProperty("step").GetInt64(), r.GetProperty("restarts").GetInt32())));
+
+        var clean = Path.Combine(dir.Path, "clean");
+        Assert.Equal(0, Wesar.Run(Patience, "--workdir", clean, "sweep", "run", SweepFile()).ExitCode);
+        var reference = Json(Wesar.Run("--workdir", clean, "runs", "list", "--json")).EnumerateArray().Select(r => r.GetProperty("model_sha256").GetString()).Order();
+        Assert.Equal(reference, done.EnumerateArray().Select(r => r.GetProperty("model_sha256").GetString()).Order());
+    }
+
+    [MountFact]
+    public void A_full_disk_under_the_whole_work_folder_ends_the_sweep_within_seconds_with_the_cause()
+    {
+        var work = Tmpfs("work", "4m");
+        var clock = Stopwatch.StartNew();
+        var full = Wesar.Run(Patience, "--workdir", work, "sweep", "run", SweepFile());
+        Assert.True(full.ExitCode == 1, $"exit {full.ExitCode}\n{full.Stdout}\n{full.Stderr}");
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(60), $"took {clock.Elapsed}");   // not the 5 minutes of a shutdown phase timing out
+        Assert.Matches("the sweep stopped: (the disk is full|the journal could not be written)", full.Stderr);
+        Assert.Contains($"continue with: wesar --workdir {work} sweep resume", full.Stderr);
+        Assert.DoesNotContain("Unhandled", full.Stderr);
+    }
+}
