@@ -17,7 +17,7 @@ public static class Roles
 }
 
 /// <summary>orchestrator.journal.*: where events live.</summary>
-public sealed record JournalSettings(JournalProvider Provider, string SqliteFile, string PostgreSql)
+public sealed record JournalSettings(JournalProvider Provider, string SqliteFile, string PostgreSql, TimeSpan OutagePatience)
 {
     /// <summary>The environment variable that holds the PostgreSQL connection string (secrets stay out of files).</summary>
     public const string PostgresVariable = "WESAR_POSTGRES";
@@ -28,7 +28,8 @@ public sealed record JournalSettings(JournalProvider Provider, string SqliteFile
     {
         var connection = r.String("orchestrator.journal.postgresql");
         if (connection.Length == 0) connection = Environment.GetEnvironmentVariable(PostgresVariable) ?? "";
-        var s = new JournalSettings(r.OneOf("orchestrator.journal.provider", Providers), r.String("orchestrator.journal.sqlite-file"), connection);
+        var s = new JournalSettings(r.OneOf("orchestrator.journal.provider", Providers), r.String("orchestrator.journal.sqlite-file"), connection,
+            OrchestratorSettings.Duration(r, "orchestrator.journal.outage-patience"));
         if (s.Provider == JournalProvider.PostgreSql && s.PostgreSql.Length == 0)
             r.Problem($"orchestrator.journal.provider is postgresql but no connection string is set: export {PostgresVariable}=\"Host=...;Database=...;Username=...;Password=...\"");
         return s;
@@ -121,7 +122,7 @@ public sealed record OrchestratorSettings(JournalSettings Journal, IReadOnlyList
         return s;
     }
 
-    static TimeSpan Duration(ConfigReader r, string path)
+    internal static TimeSpan Duration(ConfigReader r, string path)
     {
         try { return r.Config.GetTimeSpan(path); }
         catch (Exception e) when (e is FormatException or Akka.Configuration.ConfigurationException)

@@ -97,9 +97,26 @@ public sealed class SweepRunner(OrchestratorSettings settings, Akka.Configuratio
         if (retry is not null && await coordinator.Ask<object>(retry, Timeout.InfiniteTimeSpan) is SweepRejected rejected)
             return new SweepOutcome.Refused(rejected.Reason);
 
-        var result = await await Task.WhenAny(
-            coordinator.Ask<object>(new Begin(definition), Timeout.InfiniteTimeSpan),
-            gone.ContinueWith(_ => (object)"stopped"));
+        object result;
+        while (true)
+        {
+            result = await await Task.WhenAny(
+                coordinator.Ask<object>(new Begin(definition), Timeout.InfiniteTimeSpan),
+                gone.ContinueWith(_ => (object)"stopped"));
+            if (result is not SweepHalted { JournalOutage: true } outage || stopRequested || shutdown.ShutdownReason is not null) break;
+            // The journal's server stopped answering: the runs stopped at their last commit. Once it answers again, a
+            // new coordinator recovers from it and places them again; nothing is lost and no restart is spent.
+            screen.Warn($"{outage.Reason}; waiting up to {settings.Journal.OutagePatience} for the journal to answer again");
+            if (!await JournalAnswers(settings.Journal.OutagePatience))
+            {
+                result = new SweepHalted($"{outage.Reason}, and it did not answer again within {settings.Journal.OutagePatience}");
+                break;
+            }
+            await gone;   // its name is free for the next one
+            coordinator = host.Coordinator(id);
+            gone = coordinator.WatchAsync();
+            screen.Say("the journal answers again; continuing the sweep");
+        }
         await screen.Finishing();
         switch (result)
         {
@@ -117,6 +134,19 @@ public sealed class SweepRunner(OrchestratorSettings settings, Akka.Configuratio
             default:
                 return new SweepOutcome.CoordinatorStopped();
         }
+    }
+
+    // Polls the journal (a login, or SQLite's integrity check) until it answers or the patience runs out.
+    async Task<bool> JournalAnswers(TimeSpan patience)
+    {
+        var deadline = DateTime.UtcNow + patience;
+        for (var wait = TimeSpan.FromSeconds(1); !stopRequested; wait = TimeSpan.FromTicks(Math.Min(wait.Ticks * 2, TimeSpan.FromSeconds(10).Ticks)))
+        {
+            if (OrchestratorHost.JournalProblem(settings, workdir, readOnly: false) is null) return true;
+            if (DateTime.UtcNow + wait > deadline) return false;
+            await Task.Delay(wait);
+        }
+        return false;
     }
 
     /// <summary>Stops the sweep gracefully: every run finishes its step, checkpoints and commits, then <see cref="Run"/> returns <see cref="SweepOutcome.Stopped"/>.</summary>

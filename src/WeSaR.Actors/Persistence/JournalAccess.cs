@@ -84,6 +84,22 @@ public static class JournalAccess
         return null;
     }
 
+    /// <summary>
+    /// Whether a journal fault can pass by itself: a server that does not answer or was shut down (PostgreSQL
+    /// restarting, the network between). A full disk or a damaged file does not.
+    /// </summary>
+    public static bool IsTransient(Exception e)
+    {
+        for (Exception? x = e; x is not null; x = x.InnerException)
+            switch (x)
+            {
+                case PostgresException p: return p.SqlState.StartsWith("08", StringComparison.Ordinal) || p.SqlState.StartsWith("57P", StringComparison.Ordinal);
+                case NpgsqlException { IsTransient: true } or SocketException or TimeoutException: return true;
+                case SqliteException: return false;
+            }
+        return false;
+    }
+
     public static string Unreadable(string where, string cause) => $"cannot read the journal {where}: {cause}; nothing was changed";
 
     // quick_check's findings start with a header line ("*** in database main ***"); the first finding says enough.

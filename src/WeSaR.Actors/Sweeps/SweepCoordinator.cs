@@ -153,7 +153,7 @@ public sealed class SweepCoordinator : ReceivePersistentActor
     // The journal refused a write (a full disk, a database gone): say why to whoever waits, then stop as Akka does.
     protected override void OnPersistFailure(Exception cause, object @event, long sequenceNr)
     {
-        Answer(new SweepHalted($"the journal could not be written ({cause.GetBaseException().Message})"));
+        Answer(new SweepHalted($"the journal could not be written ({cause.GetBaseException().Message})", Persistence.JournalAccess.IsTransient(cause)));
         base.OnPersistFailure(cause, @event, sequenceNr);
     }
 }

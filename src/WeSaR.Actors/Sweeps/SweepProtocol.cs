@@ -11,8 +11,11 @@ public sealed record Begin(SweepDefinition? Definition);
 
 public sealed record SweepFinished(SweepState State);
 
-/// <summary>The sweep stopped by itself with nothing lost (a full disk, a journal that cannot be written); it resumes once the cause is fixed.</summary>
-public sealed record SweepHalted(string Reason);
+/// <summary>
+/// The sweep stopped by itself with nothing lost (a full disk, a journal that cannot be written); it resumes once
+/// the cause is fixed. <c>JournalOutage</c>: the journal's server stopped answering, which may pass by itself.
+/// </summary>
+public sealed record SweepHalted(string Reason, bool JournalOutage = false);
 
 public sealed record SweepRejected(string Reason)
 {
