@@ -197,6 +197,60 @@ public sealed class MountFactAttribute : Xunit.FactAttribute
         && (Convert.ToUInt64(line["CapEff:".Length..].Trim(), 16) & (1UL << 21)) != 0;
 }
 
+/// <summary>A test that runs a PostgreSQL server of its own (to stop it for real): the server's binaries, and root to run them as postgres.</summary>
+public sealed class PostgresServerFactAttribute : Xunit.FactAttribute
+{
+    public PostgresServerFactAttribute()
+    {
+        if (PrivatePostgres.Binaries is null || Environment.UserName != "root")
+            Skip = "needs PostgreSQL's server binaries (/usr/lib/postgresql/<v>/bin, `apt install postgresql`) and root";
+    }
+}
+
+/// <summary>
+/// A PostgreSQL server of the test's own on a free port, its data in a temp folder, so a test can stop and start it
+/// without touching the server other tests share. Trust authentication on 127.0.0.1 only.
+/// </summary>
+public sealed class PrivatePostgres : IDisposable
+{
+    public static string? Binaries { get; } = Directory.Exists("/usr/lib/postgresql")
+        ? Directory.GetDirectories("/usr/lib/postgresql").Select(v => Path.Combine(v, "bin")).FirstOrDefault(b => File.Exists(Path.Combine(b, "initdb")))
+        : null;
+
+    readonly string dir = Directory.CreateTempSubdirectory("wesar-pg-").FullName;
+    public int Port { get; } = FreePort.Next();
+    public string ConnectionString => $"Host=127.0.0.1;Port={Port};Database=postgres;Username=postgres";
+
+    public PrivatePostgres()
+    {
+        AsPostgres("chown", "postgres", dir);
+        AsPostgres(Path.Combine(Binaries!, "initdb"), "-D", Path.Combine(dir, "data"), "-A", "trust", "-U", "postgres");
+        Start();
+    }
+
+    public void Start() => AsPostgres(Path.Combine(Binaries!, "pg_ctl"), "-D", Path.Combine(dir, "data"), "-w", "-l", Path.Combine(dir, "log"),
+        "-o", $"-p {Port} -k {dir} -c listen_addresses=127.0.0.1", "start");
+
+    public void Stop() => AsPostgres(Path.Combine(Binaries!, "pg_ctl"), "-D", Path.Combine(dir, "data"), "-w", "-m", "fast", "stop");
+
+    void AsPostgres(string file, params string[] args)
+    {
+        var psi = file == "chown" ? new ProcessStartInfo(file) : new ProcessStartInfo("runuser", ["-u", "postgres", "--", file]);
+        foreach (var a in args) psi.ArgumentList.Add(a);
+        psi.RedirectStandardOutput = psi.RedirectStandardError = true;
+        using var p = Process.Start(psi)!;
+        var output = p.StandardOutput.ReadToEnd() + p.StandardError.ReadToEnd();
+        p.WaitForExit();
+        if (p.ExitCode != 0) throw new InvalidOperationException($"{file} {string.Join(' ', args)}: exit {p.ExitCode}\n{output}");
+    }
+
+    public void Dispose()
+    {
+        try { Stop(); } catch (InvalidOperationException) { }   // already stopped
+        try { Directory.Delete(dir, recursive: true); } catch (IOException) { }
+    }
+}
+
 /// <summary>
 /// A new, empty PostgreSQL database on the $WESAR_TEST_POSTGRES server (its role needs CREATEDB; `.ci/run` grants
 /// it), dropped on Dispose, so tests that share a persistence id never meet.
