@@ -5,34 +5,11 @@ using WeSaR.TestSupport;
 namespace WeSaR.Cli.Tests;
 
 /// <summary>The read commands' stdout after a real sweep holds only their output: JSON that parses, every time.</summary>
-public sealed class CleanOutputTests : IClassFixture<CleanOutputTests.Sweep>
+public sealed class CleanOutputTests : IClassFixture<FinishedSweep>
 {
-    /// <summary>One finished sweep of two short runs for the whole class.</summary>
-    public sealed class Sweep : IDisposable
-    {
-        public readonly TempDir Dir = TestEnv.NewTempDir();
-        public string Work => Path.Combine(Dir.Path, "work");
-        public readonly string Id, Run;
+    readonly FinishedSweep s;
 
-        public Sweep()
-        {
-            var r = Wesar.Run("--workdir", Work, "sweep", "run", TestSweeps.Write(Dir.Path, "clean", "run.seed = [1, 2]", 6));
-            Assert.True(r.ExitCode == 0, r.Stdout + r.Stderr);
-            Id = Regex.Match(r.Stdout, @"^sweep (\S+):", RegexOptions.Multiline).Groups[1].Value;
-            Run = Regex.Match(r.Stdout, @"\S+/([0-9a-f]{12}) ").Groups[1].Value;
-            Assert.DoesNotMatch(@"\[(DEBUG|INFO|WARNING|ERROR)\]", r.Stdout);
-        }
-
-        public void Dispose()
-        {
-            Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
-            Dir.Dispose();
-        }
-    }
-
-    readonly Sweep s;
-
-    public CleanOutputTests(Sweep s) => this.s = s;
+    public CleanOutputTests(FinishedSweep s) => this.s = s;
 
     Wesar.Result Ok(params string[] args)
     {
@@ -40,6 +17,9 @@ public sealed class CleanOutputTests : IClassFixture<CleanOutputTests.Sweep>
         Assert.True(r.ExitCode == 0, $"exit {r.ExitCode}\n{r.Stdout}\n{r.Stderr}");
         return r;
     }
+
+    [Fact]
+    public void Sweep_run_prints_no_log_line_on_stdout() => Assert.DoesNotMatch(@"\[(DEBUG|INFO|WARNING|ERROR)\]", s.Stdout);
 
     [Fact]
     public void Sweep_status_json_parses_on_every_one_of_ten_calls()

@@ -41,11 +41,6 @@ public sealed class DiskFullTests : IDisposable
 
     string SweepFile() => TestSweeps.Write(dir.Path, "full", "run.seed = [1, 2]", 40);
 
-    static JsonElement Json(Wesar.Result r)
-    {
-        Assert.True(r.ExitCode == 0, $"exit {r.ExitCode}\n{r.Stdout}\n{r.Stderr}");
-        return JsonDocument.Parse(r.Stdout).RootElement;
-    }
 
     [MountFact]
     public void A_full_disk_under_the_run_folders_stops_the_sweep_without_spending_restarts_and_it_finishes_once_space_is_freed()
@@ -62,19 +57,19 @@ public sealed class DiskFullTests : IDisposable
         var id = Regex.Match(full.Stdout, @"^sweep (full-\w+):", RegexOptions.Multiline).Groups[1].Value;
         var resume = Regex.Match(full.Stderr, @"continue with: (wesar .*)$", RegexOptions.Multiline).Groups[1].Value.Split(' ');
         Assert.Equal(["wesar", "--workdir", work, "sweep", "resume", id, "--set", $"orchestrator.shared-dir={shared}"], resume);
-        var stopped = Json(Wesar.Run("--workdir", work, "sweep", "status", id, "--json", "--set", $"orchestrator.shared-dir={shared}"));
+        var stopped = Wesar.Run("--workdir", work, "sweep", "status", id, "--json", "--set", $"orchestrator.shared-dir={shared}").Json();
         Assert.All(stopped.GetProperty("runs").EnumerateArray(), r =>
             Assert.Equal(("running", 0), (r.GetProperty("state").GetString(), r.GetProperty("restarts").GetInt32())));
 
         Sh("mount", "-o", "remount,size=200m", shared);   // space freed
         var resumed = Wesar.Run(Patience, resume[1..]);
         Assert.True(resumed.ExitCode == 0, resumed.Stdout + resumed.Stderr);
-        var done = Json(Wesar.Run("--workdir", work, "runs", "list", "--sweep", id, "--json", "--set", $"orchestrator.shared-dir={shared}"));
+        var done = Wesar.Run("--workdir", work, "runs", "list", "--sweep", id, "--json", "--set", $"orchestrator.shared-dir={shared}").Json();
         Assert.All(done.EnumerateArray(), r => Assert.Equal(("completed", 40L, 0), (r.GetProperty("state").GetString(), r.GetProperty("step").GetInt64(), r.GetProperty("restarts").GetInt32())));
 
         var clean = Path.Combine(dir.Path, "clean");
         Assert.Equal(0, Wesar.Run(Patience, "--workdir", clean, "sweep", "run", SweepFile()).ExitCode);
-        var reference = Json(Wesar.Run("--workdir", clean, "runs", "list", "--json")).EnumerateArray().Select(r => r.GetProperty("model_sha256").GetString()).Order();
+        var reference = Wesar.Run("--workdir", clean, "runs", "list", "--json").Json().EnumerateArray().Select(r => r.GetProperty("model_sha256").GetString()).Order();
         Assert.Equal(reference, done.EnumerateArray().Select(r => r.GetProperty("model_sha256").GetString()).Order());
     }
 

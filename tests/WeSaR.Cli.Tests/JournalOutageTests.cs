@@ -20,11 +20,6 @@ public sealed class JournalOutageTests : IDisposable
         dir.Dispose();
     }
 
-    static JsonElement Json(Wesar.Result r)
-    {
-        Assert.True(r.ExitCode == 0, $"exit {r.ExitCode}\n{r.Stdout}\n{r.Stderr}");
-        return JsonDocument.Parse(r.Stdout).RootElement;
-    }
 
     [PostgresServerFact]
     public void A_20_second_postgresql_outage_is_ridden_out_and_every_run_completes_once_bit_for_bit()
@@ -49,7 +44,7 @@ public sealed class JournalOutageTests : IDisposable
             Assert.Contains("the journal answers again; continuing the sweep", p.Output);
         }
 
-        var runs = Json(Wesar.Run(Patience, env, ["--workdir", work, "runs", "list", "--sweep", id, "--json", .. journal])).EnumerateArray().ToList();
+        var runs = Wesar.Run(Patience, env, ["--workdir", work, "runs", "list", "--sweep", id, "--json", .. journal]).Json().EnumerateArray().ToList();
         Assert.All(runs, r => Assert.Equal(("completed", 60L, 0), (r.GetProperty("state").GetString(), r.GetProperty("step").GetInt64(), r.GetProperty("restarts").GetInt32())));
         foreach (var r in runs)
         {
@@ -59,7 +54,7 @@ public sealed class JournalOutageTests : IDisposable
 
         var clean = Path.Combine(dir.Path, "clean");
         Assert.Equal(0, Wesar.Run(Patience, "--workdir", clean, "sweep", "run", TestSweeps.Write(dir.Path, "clean", "run.seed = [1, 2]", 60)).ExitCode);
-        var reference = Json(Wesar.Run("--workdir", clean, "runs", "list", "--json")).EnumerateArray().Select(r => r.GetProperty("model_sha256").GetString()).Order();
+        var reference = Wesar.Run("--workdir", clean, "runs", "list", "--json").Json().EnumerateArray().Select(r => r.GetProperty("model_sha256").GetString()).Order();
         Assert.Equal(reference, runs.Select(r => r.GetProperty("model_sha256").GetString()).Order());
     }
 }

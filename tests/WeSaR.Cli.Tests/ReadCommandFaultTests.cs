@@ -11,33 +11,11 @@ namespace WeSaR.Cli.Tests;
 /// read-only folder (a read-only bind mount), PostgreSQL refusing the login or not listening. One line saying why,
 /// exit 1, no stack trace, the file untouched.
 /// </summary>
-public sealed class ReadCommandFaultTests : IClassFixture<ReadCommandFaultTests.Sweep>
+public sealed class ReadCommandFaultTests : IClassFixture<FinishedSweep>
 {
-    /// <summary>One finished sweep of two short runs for the whole class.</summary>
-    public sealed class Sweep : IDisposable
-    {
-        public readonly TempDir Dir = TestEnv.NewTempDir();
-        public string Work => Path.Combine(Dir.Path, "work");
-        public readonly string Id, Run;
+    readonly FinishedSweep s;
 
-        public Sweep()
-        {
-            var r = Wesar.Run("--workdir", Work, "sweep", "run", TestSweeps.Write(Dir.Path, "faults", "run.seed = [1, 2]", 6));
-            Assert.True(r.ExitCode == 0, r.Stdout + r.Stderr);
-            Id = Regex.Match(r.Stdout, @"^sweep (\S+):", RegexOptions.Multiline).Groups[1].Value;
-            Run = Regex.Match(r.Stdout, @"\S+/([0-9a-f]{12}) ").Groups[1].Value;
-        }
-
-        public void Dispose()
-        {
-            Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
-            Dir.Dispose();
-        }
-    }
-
-    readonly Sweep s;
-
-    public ReadCommandFaultTests(Sweep s) => this.s = s;
+    public ReadCommandFaultTests(FinishedSweep s) => this.s = s;
 
     string[][] ReadCommands(string outDir) =>
     [

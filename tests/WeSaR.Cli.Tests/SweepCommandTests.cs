@@ -18,11 +18,6 @@ public sealed class SweepCommandTests : IDisposable
 
     string[] Sweep(params string[] args) => ["--workdir", Work, "sweep", .. args];
 
-    static JsonElement Json(Wesar.Result r)
-    {
-        Assert.True(r.ExitCode == 0, $"exit {r.ExitCode}\n{r.Stdout}\n{r.Stderr}");
-        return JsonDocument.Parse(r.Stdout).RootElement;
-    }
 
     [Fact]
     public void The_readme_main_job_runs_with_nothing_but_the_repository()
@@ -37,7 +32,7 @@ public sealed class SweepCommandTests : IDisposable
         Assert.Matches(@"(?m)^run [1-4]/4 +scheme=\S+ lr=\S+ seed=1 +step +\d+/8 +loss +\d+\.\d{4}.* \| +[\d,]+ tok/s ETA \d+m\d\ds .*\| sweep ETA ~\d+m\d\ds$", r.Stdout);
         Assert.Matches(@"(?m)^sweep: [1-3] of 4 run\(s\) ended, \d running · ETA ~\d+m\d\ds$", r.Stdout);
         Assert.DoesNotMatch(@"(?m)^sweep: [1-3] of 4 .*ETA after the first steps$", r.Stdout);   // the ended runs' pace times the rest
-        var done = Json(Wesar.Run(Sweep("status", id, "--json")));
+        var done = Wesar.Run(Sweep("status", id, "--json")).Json();
         Assert.Equal("completed", done.GetProperty("state").GetString());
         Assert.All(done.GetProperty("runs").EnumerateArray(), run => Assert.Equal(8, run.GetProperty("step").GetInt64()));
     }
@@ -68,7 +63,7 @@ public sealed class SweepCommandTests : IDisposable
             Assert.Contains($"sweep resume {id} --set orchestrator.slots.cpu=2", p.Output);   // the journal and slots as given
         }
 
-        var stopped = Json(Wesar.Run(Sweep("status", id, "--json")));
+        var stopped = Wesar.Run(Sweep("status", id, "--json")).Json();
         Assert.Equal(id, stopped.GetProperty("id").GetString());
         Assert.Equal("running", stopped.GetProperty("state").GetString());
         var runs = stopped.GetProperty("runs").EnumerateArray().ToList();
@@ -87,14 +82,14 @@ public sealed class SweepCommandTests : IDisposable
         var resumed = Wesar.Run(Sweep("resume", id));
         Assert.True(resumed.ExitCode == 0, resumed.Stdout + resumed.Stderr);
         Assert.Contains("resumed from step", resumed.Stdout);
-        var done = Json(Wesar.Run(Sweep("status", id, "--json")));
+        var done = Wesar.Run(Sweep("status", id, "--json")).Json();
         Assert.Equal("completed", done.GetProperty("state").GetString());
         Assert.All(done.GetProperty("runs").EnumerateArray(), r =>
         {
             Assert.Equal("completed", r.GetProperty("state").GetString());
             Assert.Equal(600, r.GetProperty("step").GetInt64());
         });
-        var list = Json(Wesar.Run(Sweep("list", "--json")));
+        var list = Wesar.Run(Sweep("list", "--json")).Json();
         var entry = Assert.Single(list.EnumerateArray());
         Assert.Equal((id, "completed"), (entry.GetProperty("id").GetString(), entry.GetProperty("state").GetString()));
 
@@ -117,10 +112,10 @@ public sealed class SweepCommandTests : IDisposable
     {
         var statuses = Enumerable.Range(0, 8).Select(_ => Task.Run(() => Wesar.Run(Sweep("status", id, "--json")))).ToArray();
         Task.WaitAll(statuses);
-        foreach (var t in statuses) Assert.Equal(2, Json(t.Result).GetProperty("runs").GetArrayLength());
-        var status = Json(Wesar.Run(Sweep("status", id, "--json"))).GetProperty("runs").EnumerateArray()
+        foreach (var t in statuses) Assert.Equal(2, t.Result.Json().GetProperty("runs").GetArrayLength());
+        var status = Wesar.Run(Sweep("status", id, "--json")).Json().GetProperty("runs").EnumerateArray()
             .ToDictionary(r => r.GetProperty("run").GetString()!, r => (r.GetProperty("step").GetInt64(), r.GetProperty("last_loss").GetDouble(), r.GetProperty("val_loss").GetDouble()));
-        var runs = Json(Wesar.Run("--workdir", Work, "runs", "list", "--sweep", id, "--json")).EnumerateArray()
+        var runs = Wesar.Run("--workdir", Work, "runs", "list", "--sweep", id, "--json").Json().EnumerateArray()
             .ToDictionary(r => r.GetProperty("run").GetString()!, r => (r.GetProperty("step").GetInt64(), r.GetProperty("last_loss").GetDouble(), r.GetProperty("val_loss").GetDouble()));
         Assert.Equal(status, runs);
         Assert.All(status.Values, v => Assert.InRange(v.Item1, 300, 600));   // held at the step-300 checkpoint: the live step, not the last commit
@@ -134,14 +129,14 @@ public sealed class SweepCommandTests : IDisposable
         var failed = Wesar.Run(Sweep("run", faulty));
         Assert.True(failed.ExitCode == 1, failed.Stdout + failed.Stderr);
         var id = Regex.Match(failed.Stdout, @"^sweep (retry-\w+):", RegexOptions.Multiline).Groups[1].Value;
-        Assert.All(Json(Wesar.Run(Sweep("status", id, "--json"))).GetProperty("runs").EnumerateArray(), r => Assert.Equal("failed", r.GetProperty("state").GetString()));
+        Assert.All(Wesar.Run(Sweep("status", id, "--json")).Json().GetProperty("runs").EnumerateArray(), r => Assert.Equal("failed", r.GetProperty("state").GetString()));
 
         var refused = Wesar.Run(Sweep("retry", id));
         Assert.Equal(2, refused.ExitCode);
         Assert.Contains("--failed", refused.Stderr);
         var retried = Wesar.Run(Sweep("retry", id, "--failed"));
         Assert.True(retried.ExitCode == 0, retried.Stdout + retried.Stderr);
-        var runs = Json(Wesar.Run(Sweep("status", id, "--json"))).GetProperty("runs").EnumerateArray().ToList();
+        var runs = Wesar.Run(Sweep("status", id, "--json")).Json().GetProperty("runs").EnumerateArray().ToList();
         Assert.All(runs, r => Assert.Equal(("completed", 20L, 1), (r.GetProperty("state").GetString(), r.GetProperty("step").GetInt64(), r.GetProperty("restarts").GetInt32())));
         var events = Wesar.Run("--workdir", Work, "runs", "events", $"{id}/{runs[0].GetProperty("run").GetString()}").Stdout;
         Assert.Contains("retried (it had failed: gave up after 1 restart(s)", events);
@@ -150,7 +145,7 @@ public sealed class SweepCommandTests : IDisposable
         // The faults change no step: the retried runs end with the weights of a sweep that never crashed.
         var clean = Wesar.Run("--workdir", Path.Combine(dir.Path, "clean"), "sweep", "run", TestSweeps.Write(dir.Path, "clean", "run.seed = [1, 2]", 20));
         Assert.True(clean.ExitCode == 0, clean.Stdout + clean.Stderr);
-        var reference = Json(Wesar.Run("--workdir", Path.Combine(dir.Path, "clean"), "runs", "list", "--json")).EnumerateArray().Select(r => r.GetProperty("model_sha256").GetString()).Order();
+        var reference = Wesar.Run("--workdir", Path.Combine(dir.Path, "clean"), "runs", "list", "--json").Json().EnumerateArray().Select(r => r.GetProperty("model_sha256").GetString()).Order();
         Assert.Equal(reference, runs.Select(r => r.GetProperty("model_sha256").GetString()).Order());
     }
 

@@ -44,7 +44,15 @@ public sealed class TempDir(string path) : IDisposable
 /// <summary>Runs the built `wesar` as a real OS process.</summary>
 public static class Wesar
 {
-    public sealed record Result(int ExitCode, string Stdout, string Stderr);
+    public sealed record Result(int ExitCode, string Stdout, string Stderr)
+    {
+        /// <summary>Stdout as JSON, after checking the command succeeded.</summary>
+        public System.Text.Json.JsonElement Json()
+        {
+            if (ExitCode != 0) throw new Xunit.Sdk.XunitException($"exit {ExitCode}\n{Stdout}\n{Stderr}");
+            return System.Text.Json.JsonDocument.Parse(Stdout).RootElement;
+        }
+    }
 
     public static string Dll
     {
