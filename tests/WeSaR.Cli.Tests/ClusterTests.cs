@@ -167,8 +167,9 @@ public sealed class ClusterTests(ITestOutputHelper output) : IDisposable
         using var client = new RunningWesar("--workdir", Path.Combine(dir.Path, "client"), "sweep", "run", file, "--cluster", $"127.0.0.1:{pa}");
         var id = new SweepId(Regex.Match(client.WaitFor(l => l.StartsWith("sweep cluster-"), Patience), @"^sweep (\S+) ").Groups[1].Value);
 
-        // SIGTERM between checkpoints: the node finishes its step, checkpoints, commits and leaves.
-        b.WaitFor(l => Regex.IsMatch(l, @"step (1[2-9])/60"), Patience);
+        // SIGTERM between checkpoints (progress lines come every 6 steps: 13 leaves room before the one at 20): the node
+        // finishes its step, checkpoints, commits and leaves.
+        var before = int.Parse(Regex.Match(b.WaitFor(l => Regex.IsMatch(l, @"step 1[2-7]/60"), Patience), @"step (\d+)/60").Groups[1].Value);
         Process.Start("kill", ["-TERM", b.Pid.ToString()])!.WaitForExit();
         Assert.Equal(0, b.WaitForExit(Patience));
         Assert.Contains("stopped (ClrExitReason)", b.Output);
@@ -177,9 +178,12 @@ public sealed class ClusterTests(ITestOutputHelper output) : IDisposable
         var events = await Events(db, id);
         await AssertCompletedOnceWithReferenceWeights(events);
         var moved = events.OfType<RunAssigned>().First(e => e.Node.EndsWith($":{pb}")).Run;
-        var stop = events.OfType<CheckpointCommitted>().Where(c => c.Run == moved).Select(c => c.Step).First(s => s % 10 != 0);
-        Assert.Contains($"resumed from step {stop}", a.Output);   // not from the last periodic checkpoint: nothing was lost
         Assert.Contains(events.OfType<RunAssigned>(), e => e.Run == moved && e.Node.EndsWith($":{pa}"));
+        // The run's last commit on b is the one its stop wrote (usually between periodic ones); a resumes from it.
+        var movedAt = events.FindIndex(e => e is RunAssigned r && r.Run == moved && r.Node.EndsWith($":{pa}"));
+        var stop = events.Take(movedAt).OfType<CheckpointCommitted>().Last(c => c.Run == moved).Step;
+        Assert.True(stop > before, $"last commit {stop}, signal after step {before}");   // the stop wrote one, past the periodic 10
+        Assert.Contains($"resumed from step {stop}", a.Output);   // nothing after the stop was lost
     }
 
     [PostgresFact]
