@@ -72,7 +72,7 @@ public static class JournalAccess
     /// <summary>One line for a fault of the journal's database anywhere in <paramref name="e"/>'s chain; null if it is none.</summary>
     public static string? Describe(Exception e)
     {
-        for (Exception? x = e; x is not null; x = x.InnerException is null && x is AggregateException a ? a.InnerExceptions.FirstOrDefault() : x.InnerException)
+        for (Exception? x = e; x is not null; x = x.InnerException)
         {
             switch (x)
             {

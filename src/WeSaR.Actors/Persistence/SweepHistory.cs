@@ -8,6 +8,9 @@ using WeSaR.Actors.Sweeps;
 
 namespace WeSaR.Actors.Persistence;
 
+/// <summary>A sweep as one read of the journal gives it (<see cref="SweepHistory.Read"/>).</summary>
+public sealed record SweepRead(SweepState State, IReadOnlyList<JournalEvent> Events, IReadOnlyList<RunRecord> Runs);
+
 /// <summary>An event as the journal holds it: its global offset and the time it was written.</summary>
 public sealed record JournalEvent(long Offset, long SequenceNr, DateTime AtUtc, ISweepEvent Event);
 
@@ -69,6 +72,14 @@ public sealed class SweepHistory
         foreach (var id in await SweepIds())
             if (await Load(id) is { } s) sweeps.Add(s);
         return sweeps;
+    }
+
+    /// <summary>One sweep from one read of its events: its state, the events and its run records; null if the journal has none.</summary>
+    public async Task<SweepRead?> Read(SweepId id)
+    {
+        var events = await Events(id);
+        var state = events.Aggregate(SweepState.Empty(id), (s, e) => s.Apply(e.Event));
+        return state.Phase == SweepPhase.New ? null : new SweepRead(state, events, RunProjection.Project(id, events, sharedDir));
     }
 
     /// <summary>Run summaries of one sweep, or of every sweep in the journal.</summary>

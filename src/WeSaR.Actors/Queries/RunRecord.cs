@@ -105,13 +105,16 @@ public static class RunProjection
         try
         {
             if (!File.Exists(metrics)) return null;
-            MetricsLine? last = null, eval = null;
+            // A long run logs every step: parse only its last line and its evaluations.
+            string? last = null, eval = null;
             foreach (var line in File.ReadLines(metrics).Where(l => l.Length > 0))
             {
-                last = MetricsLog.Parse(line);
-                if (last.ValLoss is not null) eval = last;
+                last = line;
+                if (line.Contains("\"val_loss\"", StringComparison.Ordinal)) eval = line;
             }
-            return last is null ? null : new Progress(last.Step, last.Loss, last.TokensPerS, eval?.ValLoss, eval?.ValPpl);
+            if (last is null) return null;
+            var (now, evaluated) = (MetricsLog.Parse(last), eval is null ? null : MetricsLog.Parse(eval));
+            return new Progress(now.Step, now.Loss, now.TokensPerS, evaluated?.ValLoss, evaluated?.ValPpl);
         }
         // A line half-written as we read, or a folder we may not read: the journal's view stands.
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or System.Text.Json.JsonException) { return null; }

@@ -19,10 +19,9 @@ public static class ReportCommand
             var sweepId = r.GetValue(id)!;
             return HistoryAccess.With(HistoryAccess.Source(r), workdir, async host =>
             {
-                var state = await host.History.Load(new SweepId(sweepId));
-                if (state is null) return GlobalOptions.Fail(SweepCommand.NoSweep(sweepId, workdir));
+                if (await host.History.Read(new SweepId(sweepId)) is not { } sweep) return GlobalOptions.Fail(SweepRejected.NoSweep(sweepId, workdir));
                 var outDir = r.GetValue(output) ?? Path.Combine(workdir, "reports", sweepId);
-                var files = SweepReport.Write(state, await host.History.Events(state.Id), await host.History.Runs(state.Id), host.SharedDir, outDir);
+                var files = SweepReport.Write(sweep.State, sweep.Events, sweep.Runs, host.SharedDir, outDir);
                 foreach (var f in files) Console.WriteLine(f);
                 return 0;
             });

@@ -142,8 +142,6 @@ public static class SweepCommand
         finally { Logging.Stop(); }
     }
 
-    internal static string NoSweep(string id, string workdir) => SweepRejected.NoSweep(id, workdir);
-
     /// <summary>
     /// The command that continues this sweep, as it works when pasted: the same journal (its provider and config
     /// file, orchestrator.* and akka.* overrides), never the run overrides, which the journal already holds.
@@ -160,9 +158,8 @@ public static class SweepCommand
     {
         return await HistoryAccess.With(source, workdir, async host =>
         {
-            var state = await host.History.Load(new SweepId(id));
-            if (state is null) return GlobalOptions.Fail(NoSweep(id, workdir));
-            var view = new SweepView(state.Id.Value, state.Name, Phase(state.Phase), await host.History.Runs(state.Id));
+            if (await host.History.Read(new SweepId(id)) is not { } sweep) return GlobalOptions.Fail(SweepRejected.NoSweep(id, workdir));
+            var view = new SweepView(sweep.State.Id.Value, sweep.State.Name, Phase(sweep.State.Phase), sweep.Runs);
             if (json) Console.WriteLine(JsonSerializer.Serialize(view, Tables.Json));
             else PrintTable(view);
             return 0;
@@ -189,7 +186,7 @@ public static class SweepCommand
         return await HistoryAccess.With(source, workdir, async host =>
         {
             var runs = await host.History.Runs(new SweepId(id));
-            if (runs.Count == 0) return GlobalOptions.Fail(NoSweep(id, workdir));
+            if (runs.Count == 0) return GlobalOptions.Fail(SweepRejected.NoSweep(id, workdir));
             var cells = Comparison.Build(runs, keys);
             if (json) Tables.PrintJson(cells);
             else Tables.Comparison(keys, cells);
