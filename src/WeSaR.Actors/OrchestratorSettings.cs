@@ -52,8 +52,9 @@ public sealed record TlsSettings(bool Enabled, string Certificate, string Passwo
 }
 
 /// <summary>orchestrator.cluster.*: how this process joins a cluster (`wesar node`, `sweep run --cluster`).</summary>
+/// <param name="Retry">How the sweep manager waits before it starts a stopped sweep coordinator, or itself, again.</param>
 public sealed record ClusterSettings(string Hostname, int Port, string PublicHostname, IReadOnlyList<string> Seeds, IReadOnlyList<string> Roles,
-    TlsSettings Tls)
+    TlsSettings Tls, Backoff Retry)
 {
     public const string SystemName = "wesar";
 
@@ -70,7 +71,7 @@ public sealed record ClusterSettings(string Hostname, int Port, string PublicHos
     {
         var s = new ClusterSettings(r.String("orchestrator.cluster.hostname"), r.Int("orchestrator.cluster.port", 0),
             r.String("orchestrator.cluster.public-hostname"), r.StringList("orchestrator.cluster.seeds"), r.StringList("orchestrator.cluster.roles"),
-            TlsSettings.From(r));
+            TlsSettings.From(r), Backoff.From(r, "orchestrator.cluster.retry"));
         foreach (var seed in s.Seeds.Where(x => !IsHostPort(x)))
             r.Problem($"orchestrator.cluster.seeds: expected \"host:port\", got '{seed}'");
         foreach (var role in s.Roles.Where(x => x is not (Actors.Roles.Coordinator or Actors.Roles.Trainer)))
@@ -87,12 +88,18 @@ public sealed record ClusterSettings(string Hostname, int Port, string PublicHos
         host == "localhost" || (System.Net.IPAddress.TryParse(host, out var ip) && System.Net.IPAddress.IsLoopback(ip));
 }
 
-/// <summary>orchestrator.restarts.*: the retry budget of a crashing run.</summary>
-public sealed record RestartSettings(int Max, TimeSpan MinBackoff, TimeSpan MaxBackoff)
+/// <summary>A wait that doubles from <c>Min</c> with each try, up to <c>Max</c>.</summary>
+public sealed record Backoff(TimeSpan Min, TimeSpan Max)
 {
-    public TimeSpan Backoff(int restart) =>
-        TimeSpan.FromTicks(Math.Min(MaxBackoff.Ticks, MinBackoff.Ticks * (1L << Math.Min(restart, 20))));
+    /// <summary>The wait before try <paramref name="n"/> + 1 (0: the first retry waits <c>Min</c>).</summary>
+    public TimeSpan Delay(int n) => TimeSpan.FromTicks(Math.Min(Max.Ticks, Min.Ticks * (1L << Math.Clamp(n, 0, 20))));
+
+    internal static Backoff From(ConfigReader r, string path) =>
+        new(OrchestratorSettings.Duration(r, path + ".min-backoff"), OrchestratorSettings.Duration(r, path + ".max-backoff"));
 }
+
+/// <summary>orchestrator.restarts.*: the retry budget of a crashing run.</summary>
+public sealed record RestartSettings(int Max, Backoff Backoff);
 
 /// <summary>Everything the orchestrator reads from hocon/orchestrator.conf (and overrides).</summary>
 /// <param name="SharedDir">Run folders and prepared data; empty: the work folder. Every node of a cluster sees it at one path.</param>
@@ -114,8 +121,7 @@ public sealed record OrchestratorSettings(JournalSettings Journal, IReadOnlyList
         var slots = Enumerable.Range(0, cpu).Select(i => new SlotSpec($"cpu-{i}", "cpu", threads))
             .Concat(cuda.Select(c => new SlotSpec(c.Replace(':', '-'), c, 0))).ToList();
         var s = new OrchestratorSettings(JournalSettings.From(r), slots,
-            new RestartSettings(r.Int("orchestrator.restarts.max", 0), Duration(r, "orchestrator.restarts.min-backoff"),
-                Duration(r, "orchestrator.restarts.max-backoff")),
+            new RestartSettings(r.Int("orchestrator.restarts.max", 0), Backoff.From(r, "orchestrator.restarts")),
             r.Int("orchestrator.snapshot-every", 1), Duration(r, "orchestrator.ask-timeout"), r.String("orchestrator.shared-dir"),
             ClusterSettings.From(r));
         r.ThrowIfInvalid();

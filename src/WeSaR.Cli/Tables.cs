@@ -47,12 +47,13 @@ public static class Tables
 
     public static string State(RunPhase s) => State(s.Name());
 
-    // Runs and sweeps share the words: completed, failed, running.
+    // Runs and sweeps share the words: completed, failed, running, interrupted.
     static string State(string s) => s switch
     {
         "completed" => "[green]completed[/]",
         "failed" => "[red]failed[/]",
         "running" => "[yellow]running[/]",
+        "interrupted" => "[magenta]interrupted[/]",
         _ => s,
     };
 
@@ -81,7 +82,8 @@ public static class Tables
         RunCompleted c => $"completed at step {c.Metrics.Step}: val loss {Num(c.Metrics.ValLoss)}, last loss {Num(c.Metrics.LastLoss)}, "
                           + $"{c.Metrics.Spikes} spike(s), {c.Metrics.Rollbacks} rollback(s)",
         RunFailed f => $"FAILED at step {f.Step}: {f.Reason}",
-        RunRetried t => $"retried (it had failed: {t.Failure})",
+        RunInterrupted x => $"INTERRUPTED, resumes from step {x.Step}: {x.Reason}",
+        RunRetried t => $"retried (it had stopped: {t.Failure})",
         SweepCompleted c => $"sweep completed: {c.Completed} completed, {c.Failed} failed",
         _ => e.GetType().Name,
     };

@@ -1,3 +1,4 @@
+using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 
@@ -21,6 +22,38 @@ public static class Optim
             new AdamW.ParamGroup(trainable.Where(p => p.dim() >= 2).ToList(), new AdamW.Options { weight_decay = o.WeightDecay }),
             new AdamW.ParamGroup(trainable.Where(p => p.dim() < 2).ToList(), new AdamW.Options { weight_decay = 0.0 }),
         ], lr: o.Lr, beta1: o.Beta1, beta2: o.Beta2, eps: o.Eps);
+    }
+
+    /// <summary>
+    /// One AdamW step: the update TorchSharp's <c>AdamW.step()</c> makes, bit for bit, on that optimizer's own state
+    /// (so checkpoints keep its format), with every Scalar held until its op has returned. TorchSharp's step passes
+    /// temporary Scalars (eps, the betas) that nothing references during the native call, so a GC started by another
+    /// trainer's thread can finalize one mid-op: the op fails ("toFloat") and the run crashes. No amsgrad, no maximize.
+    /// </summary>
+    public static void Step(AdamW opt)
+    {
+        using var noGrad = no_grad();
+        using var scope = NewDisposeScope();
+        var states = opt.state_dict().State;
+        var i = 0;
+        foreach (var g in opt.ParamGroups.Cast<AdamW.ParamGroup>())
+        {
+            var o = g.Options;
+            var (lr, beta1, beta2) = (o.LearningRate!.Value, o.beta1!.Value, o.beta2!.Value);
+            using Scalar decay = 1 - lr * o.weight_decay!.Value, b1 = beta1, b1Rest = 1 - beta1, b2 = beta2, b2Rest = 1 - beta2, eps = o.eps!.Value;
+            foreach (var p in g.Parameters)
+            {
+                var state = (AdamW.State)states[i++];
+                var grad = p.grad;
+                if (grad is null) continue;
+                state.step += 1;
+                using Scalar root = Math.Sqrt(1 - Math.Pow(beta2, state.step)), stepSize = -(lr / (1 - Math.Pow(beta1, state.step)));
+                p.mul_(decay);
+                state.exp_avg.mul_(b1).add_(grad, b1Rest);
+                state.exp_avg_sq.mul_(b2).addcmul_(grad, grad, b2Rest);
+                p.addcdiv_(state.exp_avg, state.exp_avg_sq.sqrt().div_(root).add_(eps), stepSize);
+            }
+        }
     }
 
     /// <summary>Sets every group's learning rate (the schedule is a pure function of the step).</summary>

@@ -13,7 +13,8 @@ namespace WeSaR.Actors.Tests;
 /// Journals outlive versions: what version 1 wrote, frozen under Golden/, reads with this build. A SQLite journal
 /// file and a PostgreSQL dump of one real sweep (two runs, each with a restart, a spike and a rollback), and one
 /// payload of every persisted type. A change that breaks them needs a new manifest (ProtocolSerializer), not new
-/// golden files. `WESAR_FREEZE_GOLDEN=1` writes payloads.v1.json and journal.v1.expected.json for a new version.
+/// golden files. `WESAR_FREEZE_GOLDEN=1` adds a payload for a new persisted type to payloads.v1.json (frozen ones
+/// stay) and writes journal.v1.expected.json.
 /// </summary>
 public sealed class GoldenJournalTests : IAsyncLifetime
 {
@@ -44,12 +45,7 @@ public sealed class GoldenJournalTests : IAsyncLifetime
         var expected = ((IEnumerable<object[]>)ProtocolSerializerTests.Persisted()).Select(row => row[0]).Append(SweepState.Empty(new SweepId("s-1"))
             .Apply(new SweepStarted(new SweepId("s-1"), "s", [new RunSpec(new RunId("r-1"), "scheme=he", "train.steps = \"40\"")], 3, DateTime.UnixEpoch))).ToList();
         var serializer = (SerializerWithStringManifest)system.Serialization.FindSerializerFor(expected[0]);
-        if (Freeze)
-            File.WriteAllText(path, new JsonArray([.. expected.Select(e => new JsonObject
-            {
-                ["manifest"] = serializer.Manifest(e),
-                ["payload"] = JsonNode.Parse(serializer.ToBinary(e)),
-            })]).ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
+        if (Freeze) FreezeNew(path, expected, serializer);
 
         var frozen = JsonNode.Parse(File.ReadAllText(path))!.AsArray();
         Assert.Equal(ProtocolSerializer.PersistedManifests.Order(), frozen.Select(f => (string)f!["manifest"]!).Distinct().Order());
@@ -61,6 +57,19 @@ public sealed class GoldenJournalTests : IAsyncLifetime
             // Records compare by value, lists inside by reference: compare what this build writes for each.
             Assert.Equal(JsonSerializer.Serialize(e, e.GetType(), ProtocolSerializer.Json), JsonSerializer.Serialize(read, read.GetType(), ProtocolSerializer.Json));
         }
+    }
+
+    // Adds a payload for each sample the file lacks, at its place; frozen payloads stay as they were written.
+    static void FreezeNew(string path, IReadOnlyList<object> samples, SerializerWithStringManifest serializer)
+    {
+        var frozen = File.Exists(path) ? JsonNode.Parse(File.ReadAllText(path))!.AsArray().Select(f => f!.DeepClone()).ToList() : [];
+        var merged = new JsonArray();
+        var next = 0;
+        foreach (var e in samples)
+            merged.Add(next < frozen.Count && (string)frozen[next]["manifest"]! == serializer.Manifest(e)
+                ? frozen[next++]
+                : new JsonObject { ["manifest"] = serializer.Manifest(e), ["payload"] = JsonNode.Parse(serializer.ToBinary(e)) });
+        File.WriteAllText(path, merged.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
     }
 
     [Fact]

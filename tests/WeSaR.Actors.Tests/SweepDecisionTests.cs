@@ -53,13 +53,21 @@ public sealed class SweepDecisionTests
     }
 
     [Fact]
-    public void A_fault_of_the_machine_spends_no_restart_and_stops_the_sweep()
+    public void A_fault_of_the_machine_spends_no_restart_interrupts_every_unfinished_run_and_stops_the_sweep()
     {
-        var (events, giveUp, halt) = Started().Crash(new RunCrashed(A, "IOException: No space left on device", "the disk is full"), stopping: false);
-        Assert.Empty(events);
+        var s = Fold(Started(), [new CheckpointCommitted(S, A, 20, "c20"), new CheckpointCommitted(S, B, 10, "c10")]);
+        var (events, giveUp, halt) = s.Crash(new RunCrashed(A, "IOException: No space left on device", "the disk is full"), stopping: false);
         Assert.Equal("not restarted: the disk is full", giveUp);
         Assert.Equal("the disk is full (run a: IOException: No space left on device)", halt);
-        Assert.Null(Started().Crash(new RunCrashed(A, "IOException: No space left on device", "the disk is full"), stopping: true).Halt);
+        Assert.Equal([new RunInterrupted(S, A, 20, halt!), new RunInterrupted(S, B, 10, halt!)], events);
+        Assert.Null(s.Crash(new RunCrashed(A, "IOException: No space left on device", "the disk is full"), stopping: true).Halt);
+
+        // Interrupted is not an end: the sweep does not complete, and the next start makes the run running again.
+        s = Fold(s, events);
+        Assert.Equal((RunPhase.Interrupted, halt, 0), (s.Run(A)!.Phase, s.Run(A)!.Failure, s.Run(A)!.Restarts));
+        Assert.Empty(s.Done(Now));
+        s = Fold(s, [new RunAssigned(S, A, "n", "cpu-0", "cpu", 0)]);
+        Assert.Equal((RunPhase.Running, null), (s.Run(A)!.Phase, s.Run(A)!.Failure));
     }
 
     [Fact]
@@ -113,7 +121,7 @@ public sealed class SweepDecisionTests
         var s = Fold(Started(), [new CheckpointCommitted(S, A, 10, "c10"), new RunRestarted(S, A, 1, "boom"), new RunRestarted(S, A, 2, "boom"),
             new RunFailed(S, A, 10, "gave up"), new RunCompleted(S, B, new FinalMetrics(40, 2, 7, 2, 1, "m", 0, 0))]);
         s = Fold(s, s.Done(Now));
-        Assert.Equal("run run-b (b) is completed, not failed: it counts once", s.Retry(["run-b"], Now).Problem);
+        Assert.Equal("run run-b (b) is completed, not failed or interrupted: it counts once", s.Retry(["run-b"], Now).Problem);
         Assert.StartsWith("no run 'run-' in sweep", s.Retry(["run-"], Now).Problem);   // a prefix naming two runs
         var (events, problem) = s.Retry(null, Now);
         Assert.Null(problem);
@@ -125,6 +133,17 @@ public sealed class SweepDecisionTests
         Assert.Equal((SweepPhase.Running, RunPhase.Pending, 10L, 3, 2, 0), (s.Phase, a.Phase, a.Resume.Step, a.Attempt, a.Restarts, a.RestartsSpent));
         Assert.Null(s.Crash(new RunCrashed(A, "again"), stopping: false).GiveUp);   // the budget is whole again
         Assert.Equal("no failed run in sweep s-1", s.Retry(null, Now).Problem);
+        Assert.Equal("run run-a (a) is pending, not failed or interrupted: `sweep resume` continues it", s.Retry(["run-a"], Now).Problem);
+    }
+
+    [Fact]
+    public void An_interrupted_run_can_be_retried_by_name_with_a_fresh_budget()
+    {
+        var s = Fold(Started(), [new RunRestarted(S, A, 1, "boom"), new RunInterrupted(S, A, 0, "the disk is full")]);
+        Assert.Equal("no failed run in sweep s-1", s.Retry(null, Now).Problem);   // --failed picks failed runs only
+        var events = s.Retry(["run-a"], Now).Events;
+        Assert.Equal(new RunRetried(S, A, "the disk is full", Now), Assert.Single(events));
+        Assert.Equal((RunPhase.Pending, 0), (Fold(s, events).Run(A)!.Phase, Fold(s, events).Run(A)!.RestartsSpent));
     }
 
     [Fact]

@@ -58,8 +58,12 @@ public sealed class DiskFullTests : IDisposable
         var resume = Regex.Match(full.Stderr, @"continue with: (wesar .*)$", RegexOptions.Multiline).Groups[1].Value.Split(' ');
         Assert.Equal(["wesar", "--workdir", work, "sweep", "resume", id, "--set", $"orchestrator.shared-dir={shared}"], resume);
         var stopped = Wesar.Run("--workdir", work, "sweep", "status", id, "--json", "--set", $"orchestrator.shared-dir={shared}").Json();
+        // Interrupted, not failed: the machine's fault, with the cause on record.
         Assert.All(stopped.GetProperty("runs").EnumerateArray(), r =>
-            Assert.Equal(("running", 0), (r.GetProperty("state").GetString(), r.GetProperty("restarts").GetInt32())));
+        {
+            Assert.Equal(("interrupted", 0), (r.GetProperty("state").GetString(), r.GetProperty("restarts").GetInt32()));
+            Assert.StartsWith("the disk is full (run ", r.GetProperty("failure").GetString());
+        });
 
         Sh("mount", "-o", "remount,size=200m", shared);   // space freed
         var resumed = Wesar.Run(Patience, resume[1..]);

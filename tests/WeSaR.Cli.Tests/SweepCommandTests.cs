@@ -139,7 +139,7 @@ public sealed class SweepCommandTests : IDisposable
         var runs = Wesar.Run(Sweep("status", id, "--json")).Json().GetProperty("runs").EnumerateArray().ToList();
         Assert.All(runs, r => Assert.Equal(("completed", 20L, 1), (r.GetProperty("state").GetString(), r.GetProperty("step").GetInt64(), r.GetProperty("restarts").GetInt32())));
         var events = Wesar.Run("--workdir", Work, "runs", "events", $"{id}/{runs[0].GetProperty("run").GetString()}").Stdout;
-        Assert.Contains("retried (it had failed: gave up after 1 restart(s)", events);
+        Assert.Contains("retried (it had stopped: gave up after 1 restart(s)", events);
         Assert.Equal(2, Wesar.Run(Sweep("retry", id, "--failed")).ExitCode);   // nothing failed any more
 
         // The faults change no step: the retried runs end with the weights of a sweep that never crashed.

@@ -102,7 +102,7 @@ public sealed class OrchestratorHost : IAsyncDisposable
             });
         }
         if (c.Roles.Contains(Roles.Coordinator))
-            system.ActorOf(ClusterSingletonManager.Props(SweepManager.Props(settings.SnapshotEvery, settings.AskTimeout, c.Node), HandOver.Instance,
+            system.ActorOf(ClusterSingletonManager.Props(SweepManager.Supervised(settings.SnapshotEvery, settings.AskTimeout, c.Node, c.Retry), HandOver.Instance,
                 ClusterSingletonManagerSettings.Create(system).WithRole(Roles.Coordinator)), "sweep-manager");
         var proxy = system.ActorOf(ClusterSingletonProxy.Props("/user/sweep-manager",
             ClusterSingletonProxySettings.Create(system).WithRole(Roles.Coordinator)), SweepsPath.Split('/')[^1]);

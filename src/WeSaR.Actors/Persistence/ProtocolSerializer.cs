@@ -8,12 +8,13 @@ namespace WeSaR.Actors.Persistence;
 
 /// <summary>
 /// JSON with a short, versioned, string manifest for every persisted type (events and the coordinator's
-/// snapshot), so journals outlive renames and refactorings. A new shape gets a new manifest; old manifests
-/// keep mapping to a type that reads them. Unknown manifests fail loudly.
+/// snapshot), so journals outlive renames and refactorings, and for every <see cref="IWireMessage"/>, so what crosses
+/// the network names no .NET type either. A new shape gets a new manifest; old manifests keep mapping to a type that
+/// reads them. Unknown manifests fail loudly. Actor references travel as their serialized paths.
 /// </summary>
-public sealed class ProtocolSerializer(ExtendedActorSystem system) : SerializerWithStringManifest(system)
+public sealed class ProtocolSerializer : SerializerWithStringManifest
 {
-    static readonly Dictionary<string, Type> Types = new()
+    static readonly Dictionary<string, Type> Persisted = new()
     {
         ["SweepStarted.v1"] = typeof(SweepStarted),
         ["RunScheduled.v1"] = typeof(RunScheduled),
@@ -27,13 +28,23 @@ public sealed class ProtocolSerializer(ExtendedActorSystem system) : SerializerW
         ["RunFailed.v1"] = typeof(RunFailed),
         ["SweepCompleted.v1"] = typeof(SweepCompleted),
         ["RunRetried.v1"] = typeof(RunRetried),
+        ["RunInterrupted.v1"] = typeof(RunInterrupted),
         ["SweepState.v1"] = typeof(SweepState),
         ["SweepAdmitted.v1"] = typeof(Cluster.SweepAdmitted),
     };
+
+    // Every wire message by its own name, version 1 (SweepAdmitted is persisted too, under the same manifest).
+    static readonly Dictionary<string, Type> Wire = typeof(IWireMessage).Assembly.GetTypes()
+        .Where(t => t.IsClass && typeof(IWireMessage).IsAssignableFrom(t) && !Persisted.ContainsValue(t)).ToDictionary(t => t.Name + ".v1");
+
+    static readonly Dictionary<string, Type> Types = Persisted.Concat(Wire).ToDictionary();
     static readonly Dictionary<Type, string> Manifests = Types.ToDictionary(kv => kv.Value, kv => kv.Key);
 
     /// <summary>Every manifest a journal may hold (the golden-payload tests cover each).</summary>
-    public static IReadOnlyCollection<string> PersistedManifests => Types.Keys;
+    public static IReadOnlyCollection<string> PersistedManifests => Persisted.Keys;
+
+    /// <summary>Every manifest of a message between nodes.</summary>
+    public static IReadOnlyCollection<string> WireManifests => Wire.Keys;
 
     public static readonly JsonSerializerOptions Json = new()
     {
@@ -41,15 +52,31 @@ public sealed class ProtocolSerializer(ExtendedActorSystem system) : SerializerW
         NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals,
     };
 
+    // Json plus actor references, which only this actor system can resolve.
+    readonly JsonSerializerOptions json;
+
+    public ProtocolSerializer(ExtendedActorSystem system) : base(system) =>
+        json = new JsonSerializerOptions(Json) { Converters = { new ActorRefConverter(system) } };
+
     public override int Identifier => 4170;
 
     public override string Manifest(object o) =>
-        Manifests.TryGetValue(o.GetType(), out var m) ? m : throw new ArgumentException($"{o.GetType()} is not a persisted type of {nameof(ProtocolSerializer)}");
+        Manifests.TryGetValue(o.GetType(), out var m) ? m : throw new ArgumentException($"{o.GetType()} is not a type of {nameof(ProtocolSerializer)}");
 
-    public override byte[] ToBinary(object obj) => JsonSerializer.SerializeToUtf8Bytes(obj, obj.GetType(), Json);
+    public override byte[] ToBinary(object obj) => JsonSerializer.SerializeToUtf8Bytes(obj, obj.GetType(), json);
 
     public override object FromBinary(byte[] bytes, string manifest) =>
         Types.TryGetValue(manifest, out var t)
-            ? JsonSerializer.Deserialize(bytes, t, Json)!
+            ? JsonSerializer.Deserialize(bytes, t, json)!
             : throw new System.Runtime.Serialization.SerializationException($"unknown manifest '{manifest}' (written by a newer wesar?)");
+
+    // A reference as Akka writes it for the current transport (with this node's address when it goes remote), and back.
+    sealed class ActorRefConverter(ExtendedActorSystem system) : JsonConverter<IActorRef>
+    {
+        public override IActorRef Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options) =>
+            system.Provider.ResolveActorRef(reader.GetString()!);
+
+        public override void Write(Utf8JsonWriter writer, IActorRef value, JsonSerializerOptions options) =>
+            writer.WriteStringValue(Serialization.SerializedActorPath(value));
+    }
 }

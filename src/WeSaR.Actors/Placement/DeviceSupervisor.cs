@@ -95,7 +95,7 @@ public sealed class DeviceSupervisor : ReceiveActor
     void ScheduleRestart(RestartRun r)
     {
         var next = work! with { Resume = r.Resume, Attempt = r.Attempt, Restarts = r.Restarts, Rollbacks = r.Rollbacks };
-        var delay = deps.Restarts.Backoff(r.Restarts - 1);
+        var delay = deps.Restarts.Backoff.Delay(r.Restarts - 1);
         log.Info("restarting run {0} (attempt {1}) from step {2} in {3}", next.Spec.Id, r.Attempt, r.Resume.Step, delay);
         pendingRestart = Context.System.Scheduler.ScheduleTellOnceCancelable(delay, Self, new StartAgain(next), Self);
     }

@@ -12,12 +12,12 @@ namespace WeSaR.Actors.Sweeps;
 /// A coordinator hands these to the placement and hears back <see cref="RunPlaced"/>,
 /// or <see cref="RunOrphaned"/> when the node it ran on is gone.
 /// </summary>
-public sealed record PlaceRun(SweepId Sweep, RunSpec Spec, ResumePoint Resume, int Attempt, int Restarts, int Rollbacks, IActorRef Coordinator);
+public sealed record PlaceRun(SweepId Sweep, RunSpec Spec, ResumePoint Resume, int Attempt, int Restarts, int Rollbacks, IActorRef Coordinator) : IWireMessage;
 
 /// <summary>Stop every run of the sweep gracefully and drop its queued ones; replied to with <see cref="RunsStopped"/>.</summary>
-public sealed record StopRuns(SweepId Sweep);
+public sealed record StopRuns(SweepId Sweep) : IWireMessage;
 
-public sealed record RunsStopped
+public sealed record RunsStopped : IWireMessage
 {
     public static readonly RunsStopped Instance = new();
 }

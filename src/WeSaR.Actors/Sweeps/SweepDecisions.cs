@@ -51,13 +51,19 @@ public sealed partial record SweepState
     /// <summary>
     /// A crashed trainer: another attempt while the restart budget lasts, else the run fails. While the sweep stops
     /// nothing is written (the run stays unfinished and a resume retries it). A fault of the machine (a full disk)
-    /// writes nothing either and stops the sweep (<c>Halt</c> says why): restarting would only spend the budget.
+    /// spends no restart: every unfinished run is interrupted and the sweep stops (<c>Halt</c> says why), as
+    /// restarting would only spend the budget. The journal may sit on the same full disk: then the write fails and
+    /// the coordinator halts on that instead, with the runs left as they were, which a resume treats the same.
     /// </summary>
     public CrashDecision Crash(RunCrashed c, bool stopping)
     {
         if (Run(c.Run) is not { Ended: false } run) return new([], "run already ended");
         if (stopping) return new([], $"crashed while stopping: {c.Reason}");
-        if (c.Environment is { } what) return new([], $"not restarted: {what}", $"{what} (run {run.Spec.Label}: {c.Reason})");
+        if (c.Environment is { } what)
+        {
+            var halt = $"{what} (run {run.Spec.Label}: {c.Reason})";
+            return new([.. Runs.Where(r => !r.Ended).Select(r => new RunInterrupted(Id, r.Id, r.Resume.Step, halt))], $"not restarted: {what}", halt);
+        }
         if (run.RestartsSpent >= MaxRestarts)
         {
             var reason = $"gave up after {run.RestartsSpent} restart(s): {c.Reason}";
@@ -67,9 +73,9 @@ public sealed partial record SweepState
     }
 
     /// <summary>
-    /// `sweep retry`: another go for the named failed runs (run ids or unique prefixes; every failed run when
-    /// <paramref name="runs"/> is null). A run that completed or has not failed is refused: it counts once, and an
-    /// unfinished one resumes anyway.
+    /// `sweep retry`: another go, with a fresh restart budget, for the named failed or interrupted runs (run ids or
+    /// unique prefixes; every failed run when <paramref name="runs"/> is null). A completed run is refused (it counts
+    /// once), and so is a pending or running one (`sweep resume` continues it).
     /// </summary>
     public (IReadOnlyList<ISweepEvent> Events, string? Problem) Retry(IReadOnlyList<string>? runs, DateTime now)
     {
@@ -77,9 +83,9 @@ public sealed partial record SweepState
             ?? (Runs.Where(r => r.Id.Value.StartsWith(name, StringComparison.Ordinal)).ToList() is [var only] ? only : null);
         List<RunStatus?> chosen = runs is null ? [.. Runs.Where(r => r.Phase == RunPhase.Failed)] : [.. runs.Select(Named)];
         if (runs is not null && chosen.IndexOf(null) is >= 0 and var i) return ([], $"no run '{runs[i]}' in sweep {Id} (a run id or a prefix naming one run)");
-        if (chosen.FirstOrDefault(r => r!.Phase != RunPhase.Failed) is { } notFailed)
-            return ([], $"run {notFailed.Id} ({notFailed.Spec.Label}) is {notFailed.Phase.ToString().ToLowerInvariant()}, not failed: "
-                        + (notFailed.Phase == RunPhase.Completed ? "it counts once" : "`sweep resume` continues it"));
+        if (chosen.FirstOrDefault(r => r!.Phase is not (RunPhase.Failed or RunPhase.Interrupted)) is { } other)
+            return ([], $"run {other.Id} ({other.Spec.Label}) is {other.Phase.Name()}, not failed or interrupted: "
+                        + (other.Phase == RunPhase.Completed ? "it counts once" : "`sweep resume` continues it"));
         if (chosen.Count == 0) return ([], $"no failed run in sweep {Id}");
         return ([.. chosen.Select(r => new RunRetried(Id, r!.Id, r.Failure ?? "", now))], null);
     }

@@ -58,8 +58,14 @@ public sealed record RunCompleted(SweepId Sweep, RunId Run, FinalMetrics Metrics
 public sealed record RunFailed(SweepId Sweep, RunId Run, long Step, string Reason) : IRunEvent;
 
 /// <summary>
-/// `wesar sweep retry`: a failed run gets another go from its resume point (its last committed checkpoint), with a
-/// fresh restart budget; <c>Failure</c> is why it had failed. The sweep runs again until this run ends.
+/// A fault of the machine (<c>Reason</c>: a full disk, say) stopped the run and halted the sweep; no restart was spent,
+/// and a resume continues the run from step <c>Step</c>, its last committed checkpoint. Not an end: the next start clears it.
+/// </summary>
+public sealed record RunInterrupted(SweepId Sweep, RunId Run, long Step, string Reason) : IRunEvent;
+
+/// <summary>
+/// `wesar sweep retry`: a failed or interrupted run gets another go from its resume point (its last committed checkpoint), with a
+/// fresh restart budget; <c>Failure</c> is why it had stopped. The sweep runs again until this run ends.
 /// </summary>
 public sealed record RunRetried(SweepId Sweep, RunId Run, string Failure, DateTime AtUtc) : IRunEvent;
 

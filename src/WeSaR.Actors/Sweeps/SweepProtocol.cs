@@ -6,6 +6,13 @@ namespace WeSaR.Actors.Sweeps;
 
 // Messages of the SweepCoordinator. Replies are noted on each command and live beside it.
 
+/// <summary>
+/// A message that crosses the network in a cluster (between nodes, or from a client): bound to the
+/// <see cref="Persistence.ProtocolSerializer"/> under a versioned manifest, as events are, and never left to a
+/// default serializer that writes .NET type names. Every node of a cluster runs the same wesar version.
+/// </summary>
+public interface IWireMessage;
+
 /// <summary>Start (with a definition) or continue (without) the sweep; replied to with <see cref="SweepFinished"/> once every run has ended, or <see cref="SweepRejected"/>.</summary>
 public sealed record Begin(SweepDefinition? Definition);
 
@@ -17,7 +24,7 @@ public sealed record SweepFinished(SweepState State);
 /// </summary>
 public sealed record SweepHalted(string Reason, bool JournalOutage = false);
 
-public sealed record SweepRejected(string Reason)
+public sealed record SweepRejected(string Reason) : IWireMessage
 {
     /// <summary>The one wording for a sweep id the journal does not hold; <paramref name="where"/> names the journal.</summary>
     public static string NoSweep(string id, string where) => $"no sweep '{id}' in {where} (see `wesar sweep list`)";
@@ -50,33 +57,33 @@ public sealed record RunPlaced(RunId Run, string Node, string Slot, string Devic
 public sealed record RunOrphaned(RunId Run, string Node);
 
 /// <summary>A trainer wrote a checkpoint; replied to with <see cref="Ack"/> once it is persisted.</summary>
-public sealed record CommitCheckpoint(RunId Run, long Step, string ManifestSha256);
+public sealed record CommitCheckpoint(RunId Run, long Step, string ManifestSha256) : IWireMessage;
 
 /// <summary>A trainer passed over damaged or missing checkpoints and starts at <c>StartsFrom</c>; replied to with <see cref="Ack"/> once persisted.</summary>
-public sealed record RejectCheckpoints(RunId Run, IReadOnlyList<RejectedCheckpoint> Rejected, ResumePoint StartsFrom);
+public sealed record RejectCheckpoints(RunId Run, IReadOnlyList<RejectedCheckpoint> Rejected, ResumePoint StartsFrom) : IWireMessage;
 
 /// <summary>A spike monitor's decision about a spike; replied to with <see cref="Ack"/> once it is persisted.</summary>
-public sealed record RecordSpike(RunId Run, SpikeSignal Spike, SpikeDecision Decision, string? TargetManifestSha256);
+public sealed record RecordSpike(RunId Run, SpikeSignal Spike, SpikeDecision Decision, string? TargetManifestSha256) : IWireMessage;
 
 /// <summary>A trainer's loop returned (finished, failed by the spike policy, or stopped by <see cref="StopSweep"/>).</summary>
-public sealed record RunEnded(RunId Run, RunSummary Summary);
+public sealed record RunEnded(RunId Run, RunSummary Summary) : IWireMessage;
 
 /// <summary>
 /// A trainer crashed; replied to with <see cref="RestartRun"/> while the retry budget lasts, else <see cref="RunGivenUp"/>.
 /// <c>Environment</c> names a fault of the machine (a full disk): no restart is spent and the sweep stops.
 /// </summary>
-public sealed record RunCrashed(RunId Run, string Reason, string? Environment = null);
+public sealed record RunCrashed(RunId Run, string Reason, string? Environment = null) : IWireMessage;
 
 // The two replies to RunCrashed go to the run's DeviceSupervisor; they stay beside the command they answer
 // because the coordinator does not know the Placement namespace.
 
 /// <summary>Start the run again from <c>Resume</c> after a backoff.</summary>
-public sealed record RestartRun(ResumePoint Resume, int Attempt, int Restarts, int Rollbacks);
+public sealed record RestartRun(ResumePoint Resume, int Attempt, int Restarts, int Rollbacks) : IWireMessage;
 
 /// <summary>The retry budget is spent; the run is recorded as failed.</summary>
-public sealed record RunGivenUp(string Reason);
+public sealed record RunGivenUp(string Reason) : IWireMessage;
 
-public sealed record Ack
+public sealed record Ack : IWireMessage
 {
     public static readonly Ack Instance = new();
 }

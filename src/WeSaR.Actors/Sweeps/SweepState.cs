@@ -4,7 +4,12 @@ using WeSaR.Training.Loop;
 
 namespace WeSaR.Actors.Sweeps;
 
-public enum RunPhase { Pending, Running, Completed, Failed }
+/// <summary>
+/// <c>Failed</c>: the run's own fault (its restart budget spent, or it diverged); it has ended. <c>Interrupted</c>: the
+/// machine stopped it (a full disk, a permission error); it has not ended, and `sweep resume` continues it. New
+/// phases go at the end: snapshots hold the number.
+/// </summary>
+public enum RunPhase { Pending, Running, Completed, Failed, Interrupted }
 
 public static class RunPhaseNames
 {
@@ -18,6 +23,7 @@ public enum SweepPhase { New, Running, Completed }
 /// One run as the journal knows it. <c>Resume</c> is where a (re)started trainer begins: the last committed
 /// checkpoint, or a rollback's target with its data skip and learning-rate scale. <c>Restarts</c> counts every
 /// restart; those since the latest `sweep retry` (<c>RestartsAtRetry</c> before it) spend the budget.
+/// <c>Failure</c> says why a failed run failed, or why an interrupted one stopped.
 /// </summary>
 public sealed record RunStatus(RunSpec Spec, RunPhase Phase, ResumePoint Resume, int Attempt, int Spikes, int Rollbacks, int Restarts,
     string? Node, string? Slot, FinalMetrics? Result, string? Failure, int RestartsAtRetry = 0)
@@ -47,7 +53,7 @@ public sealed partial record SweepState(SweepId Id, string Name, SweepPhase Phas
     {
         SweepStarted s => this with { Name = s.Name, Phase = SweepPhase.Running, MaxRestarts = s.MaxRestarts, Runs = s.Runs.Select(RunStatus.New).ToImmutableList() },
         RunScheduled => this,   // written by journals before SweepDecisions; SweepStarted already holds the runs
-        RunAssigned a => With(a.Run, r => r with { Phase = RunPhase.Running, Node = a.Node, Slot = a.Slot, Attempt = a.Attempt }),
+        RunAssigned a => With(a.Run, r => r with { Phase = RunPhase.Running, Node = a.Node, Slot = a.Slot, Attempt = a.Attempt, Failure = null }),
         CheckpointCommitted c => With(c.Run, r => r with { Resume = new ResumePoint(c.Step, c.ManifestSha256) }),
         CheckpointRejected x => With(x.Run, r => r with { Resume = new ResumePoint(x.ResumeStep, x.ResumeManifestSha256) }),
         SpikeDetected d => With(d.Run, r => r with { Spikes = r.Spikes + 1 }),
@@ -61,6 +67,7 @@ public sealed partial record SweepState(SweepId Id, string Name, SweepPhase Phas
         RunRestarted x => With(x.Run, r => r with { Restarts = r.Restarts + 1, Attempt = x.Attempt }),
         RunCompleted c => With(c.Run, r => r with { Phase = RunPhase.Completed, Result = c.Metrics }),
         RunFailed f => With(f.Run, r => r with { Phase = RunPhase.Failed, Failure = f.Reason }),
+        RunInterrupted x => With(x.Run, r => r with { Phase = RunPhase.Interrupted, Failure = x.Reason }),
         SweepCompleted => this with { Phase = SweepPhase.Completed },
         // The next start is a new attempt, with the whole restart budget.
         RunRetried t => With(t.Run, r => r with { Phase = RunPhase.Pending, Failure = null, RestartsAtRetry = r.Restarts, Attempt = r.Attempt + 1 })

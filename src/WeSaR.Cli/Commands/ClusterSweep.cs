@@ -49,6 +49,7 @@ public static class ClusterSweep
     {
         RunPhase.Completed => $"completed: step {r.Result!.Step}, val loss {r.Result.ValLoss:F4}, spikes {r.Spikes}, rollbacks {r.Rollbacks}",
         RunPhase.Failed => $"failed: {r.Failure}",
+        RunPhase.Interrupted => $"interrupted at committed step {r.Resume.Step}: {r.Failure}",
         RunPhase.Running => $"running on {r.Node}/{r.Slot} (attempt {r.Attempt}), committed step {r.Resume.Step}, spikes {r.Spikes}, rollbacks {r.Rollbacks}",
         _ => "pending",
     };

@@ -49,9 +49,9 @@ public static class SweepCommand
         resume.SetAction((r, ct) => Run(null, r.GetValue(id)!, r.GetValue(OrchestratorConfig), r.GetValue(Set) ?? [], Workdir(r), Contacts(r), r.GetValue(Detach)));
 
         var retryId = new Argument<string>("sweep-id") { Description = "The sweep's id" };
-        var retryRuns = new Option<string[]>("--run") { Description = "A failed run to retry: its id or a prefix of it (repeat for several)" };
+        var retryRuns = new Option<string[]>("--run") { Description = "A failed or interrupted run to retry: its id or a prefix of it (repeat for several)" };
         var failed = new Option<bool>("--failed") { Description = "Retry every failed run of the sweep" };
-        var retry = new Command("retry", "Give failed runs another go from their last committed checkpoint, with a fresh restart budget, and run the sweep until they end")
+        var retry = new Command("retry", "Give failed (or, with --run, interrupted) runs another go from their last committed checkpoint, with a fresh restart budget, and run the sweep until they end")
             { retryId, retryRuns, failed, OrchestratorConfig, Set };
         retry.SetAction((r, ct) =>
         {

@@ -28,7 +28,7 @@ public sealed class Trainer : IDisposable
     readonly GptConfig config;
     readonly BatchSampler train, val;
     Gpt model;
-    OptimizerHelper optimizer;
+    AdamW optimizer;
     List<Parameter> parameters;
     // faults.leak-kib-per-step: tensors kept on purpose, freed only with the trainer.
     readonly List<Tensor> leaked = [];
@@ -71,7 +71,7 @@ public sealed class Trainer : IDisposable
     }
 
     /// <summary>Fresh model from the seed (weights overwritten by <paramref name="from"/> if given), moved to the device, then its optimizer.</summary>
-    (Gpt, OptimizerHelper, List<Parameter>) Build(Checkpoint? from)
+    (Gpt, AdamW, List<Parameter>) Build(Checkpoint? from)
     {
         Gpt m;
         lock (Rng)
@@ -108,11 +108,15 @@ public sealed class Trainer : IDisposable
         model.train();
         optimizer.zero_grad();
         var loss = Loss(x, y);
-        if (settings.Faults.PoisonBatches.Contains(DataPosition)) loss = loss * settings.Faults.PoisonScale;
+        if (settings.Faults.PoisonBatches.Contains(DataPosition))
+        {
+            using Scalar poison = settings.Faults.PoisonScale;   // held until the op returns (see Optim.Step)
+            loss = loss.mul(poison);
+        }
         loss.backward();
         // An infinite bound measures the norm without clipping.
         var gradNorm = nn.utils.clip_grad_norm_(parameters, o.GradClip > 0 ? o.GradClip : double.PositiveInfinity);
-        optimizer.step();
+        Optim.Step(optimizer);
 
         if (settings.Faults.LeakKibPerStep > 0) leaked.Add(ones(settings.Faults.LeakKibPerStep * 256L).DetachFromDisposeScope());
 
