@@ -42,7 +42,9 @@ public sealed class ClusterTests(ITestOutputHelper output) : IDisposable
         return (await host.History.Events(id)).Select(e => e.Event).OfType<RunCompleted>().ToDictionary(c => c.Run, c => c.Metrics.ModelSha256!);
     });
 
-    Dictionary<string, string> Env(PostgresDatabase db) => new() { ["WESAR_POSTGRES"] = db.ConnectionString };
+    static Dictionary<string, string> Env(PostgresDatabase db) => Env(db.ConnectionString);
+
+    static Dictionary<string, string> Env(string journal) => new() { ["WESAR_POSTGRES"] = journal };
 
     string[] Shared(params string[] args) =>
     [
@@ -50,9 +52,11 @@ public sealed class ClusterTests(ITestOutputHelper output) : IDisposable
         "--set", "orchestrator.slots.cpu=1",
     ];
 
-    RunningWesar Node(PostgresDatabase db, string name, string roles, int port, int seed)
+    RunningWesar Node(PostgresDatabase db, string name, string roles, int port, int seed) => Node(db.ConnectionString, name, roles, port, seed);
+
+    RunningWesar Node(string journal, string name, string roles, int port, int seed)
     {
-        var p = new RunningWesar(Env(db), Shared("--workdir", Path.Combine(dir.Path, name), "node", "--roles", roles, "--port", port.ToString(),
+        var p = new RunningWesar(Env(journal), Shared("--workdir", Path.Combine(dir.Path, name), "node", "--roles", roles, "--port", port.ToString(),
             "--seed", $"127.0.0.1:{seed}",
             // Fast fail-over for the test; heartbeats may pause up to 4 s on a loaded 2-core machine without a false downing.
             "--set", "akka.cluster.split-brain-resolver.stable-after=3s", "--set", "akka.cluster.failure-detector.acceptable-heartbeat-pause=4s"));
@@ -61,9 +65,11 @@ public sealed class ClusterTests(ITestOutputHelper output) : IDisposable
         return p;
     }
 
-    static async Task<List<ISweepEvent>> Events(PostgresDatabase db, SweepId id)
+    static Task<List<ISweepEvent>> Events(PostgresDatabase db, SweepId id) => Events(db.ConnectionString, id);
+
+    static async Task<List<ISweepEvent>> Events(string journal, SweepId id)
     {
-        var (settings, config) = OrchestratorHost.LoadConfig(null, ["orchestrator.journal.provider=postgresql", $"orchestrator.journal.postgresql=\"{db.ConnectionString}\""]);
+        var (settings, config) = OrchestratorHost.LoadConfig(null, ["orchestrator.journal.provider=postgresql", $"orchestrator.journal.postgresql=\"{journal}\""]);
         using var d = TestEnv.NewTempDir();
         await using var host = OrchestratorHost.Start(settings, config, d.Path);
         return (await host.History.Events(id)).Select(e => e.Event).ToList();
@@ -153,6 +159,36 @@ public sealed class ClusterTests(ITestOutputHelper output) : IDisposable
         var moves = events.OfType<RunAssigned>().GroupBy(e => e.Run).Single(g => g.Any(e => e.Node.EndsWith($":{killed}"))).ToList();
         Assert.True(moves.Count >= 3, string.Join(", ", moves));   // the dead trainer, a survivor, and again after the coordinator died
         Assert.DoesNotContain(moves.SkipWhile(e => !e.Node.EndsWith($":{killed}")).Skip(1), e => e.Node.EndsWith($":{killed}"));
+    }
+
+    [PostgresServerFact]
+    public async Task A_20_second_outage_of_the_cluster_s_postgresql_pauses_the_sweep_which_resumes_by_itself_and_completes_each_run_once_bit_for_bit()
+    {
+        // A server of the test's own, stopped for real while both runs hold their step-30 checkpoint write.
+        using var pg = new PrivatePostgres();
+        var (pa, pb) = (FreePort.Next(), FreePort.Next());
+        var a = Node(pg.ConnectionString, "a", "coordinator,trainer", pa, pa);
+        var b = Node(pg.ConnectionString, "b", "trainer", pb, pa);
+        a.WaitFor(l => l.Contains($"member up: akka.tcp://wesar@127.0.0.1:{pb}"), Patience);
+        using var client = new RunningWesar("--workdir", Path.Combine(dir.Path, "client"), "sweep", "run", SweepFile(dir.Path), "--cluster", $"127.0.0.1:{pa}");
+        var id = new SweepId(Regex.Match(client.WaitFor(l => l.StartsWith("sweep cluster-"), Patience), @"^sweep (\S+) ").Groups[1].Value);
+        var nodes = new[] { a, b };
+        WaitForAny(nodes, [0, 0], l => l.Contains("fault: holding checkpoint-write@30"));
+
+        pg.Stop();
+        a.WaitFor(l => l.Contains("starting it again in"), Patience);   // the commit failed; the coordinator is stopped and retried
+        Thread.Sleep(TimeSpan.FromSeconds(20));
+        var marks = nodes.Select(n => n.LineCount).ToArray();
+        pg.Start();
+        var clock = Stopwatch.StartNew();
+        WaitForAny(nodes, marks, l => l.Contains("resumed from step"));
+        output.WriteLine($"PostgreSQL back -> a run training again: {clock.Elapsed.TotalSeconds:F1} s");
+
+        Assert.True(client.WaitForExit(Patience) == 0, client.Output);
+        Assert.False(a.HasExited || b.HasExited, "a node exited during the outage");
+        var events = await Events(pg.ConnectionString, id);
+        await AssertCompletedOnceWithReferenceWeights(events);
+        Assert.Empty(events.OfType<RunRestarted>());   // the journal's outage is not the runs' fault
     }
 
     [PostgresFact]

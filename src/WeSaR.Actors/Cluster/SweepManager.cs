@@ -52,7 +52,7 @@ public sealed class SweepManager : ReceivePersistentActor, IWithTimers
         BackoffSupervisor.Props(Akka.Pattern.Backoff.OnStop(Akka.Actor.Props.Create(() => new SweepManager(snapshotEvery, stopTimeout, node, retry)), "manager",
             retry.Min, retry.Max, 0.2, -1).WithFinalStopMessage(m => m is HandOver));
 
-    SweepManager(int snapshotEvery, TimeSpan stopTimeout, string node, Backoff retry)
+    public SweepManager(int snapshotEvery, TimeSpan stopTimeout, string node, Backoff retry)
     {
         (this.snapshotEvery, this.stopTimeout, this.node, this.retry) = (snapshotEvery, stopTimeout, node, retry);
         Recover<SweepAdmitted>(a => admitted.Add(a.Sweep));
@@ -70,7 +70,8 @@ public sealed class SweepManager : ReceivePersistentActor, IWithTimers
         Command<Checked>(Admit);
         Command<QuerySweep>(q =>
         {
-            if (admitted.Contains(q.Sweep)) Coordinator(q.Sweep).Forward(GetSweepState.Instance);
+            // No coordinator while it waits out a backoff: no answer, and the client asks again.
+            if (admitted.Contains(q.Sweep)) Context.Child("sweep-" + q.Sweep).Forward(GetSweepState.Instance);
             else Sender.Tell(new SweepRejected($"the cluster does not run sweep {q.Sweep}; submit it with `wesar sweep run --cluster`"));
         });
         Command<HandOver>(_ =>
