@@ -23,6 +23,16 @@ public sealed class ConfigProblemTests : IDisposable
     }
 
     [Fact]
+    public void Backoffs_double_from_their_minimum_up_to_their_maximum()
+    {
+        var (settings, _) = OrchestratorHost.LoadConfig(null, ["orchestrator.cluster.retry.min-backoff=2s", "orchestrator.cluster.retry.max-backoff=10s"]);
+        Assert.Equal([2, 4, 8, 10, 10], Enumerable.Range(0, 5).Select(n => settings.Cluster.Retry.Delay(n).TotalSeconds));
+        Assert.Equal(TimeSpan.FromSeconds(1), OrchestratorHost.LoadConfig(null, []).Item1.Restarts.Backoff.Delay(0));   // orchestrator.restarts
+        var e = Assert.Throws<ConfigException>(() => OrchestratorHost.LoadConfig(null, ["orchestrator.cluster.retry.max-backoff=soon"]));
+        Assert.Contains("orchestrator.cluster.retry.max-backoff must be a duration such as 5s, got 'soon'", e.Problems);
+    }
+
+    [Fact]
     public void A_broken_sweep_file_is_refused_before_the_parser_sees_it()
     {
         var file = Path.Combine(dir.Path, "broken.conf");
