@@ -51,7 +51,7 @@ public static class Optim
                 p.mul_(decay);
                 state.exp_avg.mul_(b1).add_(grad, b1Rest);
                 state.exp_avg_sq.mul_(b2).addcmul_(grad, grad, b2Rest);
-                p.addcdiv_(state.exp_avg, state.exp_avg_sq.sqrt().div_(root).add_(eps), stepSize);
+                p.addcdiv_(state.exp_avg, state.exp_avg_sq.sqrt().div_(root).add_(eps, Scalars.One), stepSize);   // add_(eps) alone makes a temporary alpha
             }
         }
     }
