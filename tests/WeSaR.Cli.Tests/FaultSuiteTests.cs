@@ -96,9 +96,9 @@ public sealed class FaultSuiteTests(FaultSuiteTests.Figures figures, ITestOutput
             for (var i = 0; i < times; i++) plan.Add(new(phase, l => l.Contains(line), TimeSpan.FromSeconds(rng.NextDouble() * seconds)));
         }
         Training(rng.Next(1, 4), 2, 11);
-        Held(Phase.CheckpointWrite, "fault: holding checkpoint-write@20", rng.Next(1, 4), 1.2);
+        Held(Phase.CheckpointWrite, "fault: holding checkpoint-write@20", rng.Next(1, 4), 1.0);
         Training(rng.Next(0, 3), 22, 27);
-        Held(Phase.Rollback, "fault: holding rollback@36", 1, 1.2);
+        Held(Phase.Rollback, "fault: holding rollback@36", 1, 1.0);
         Training(rng.Next(0, 3), 40, 54);
         Held(Phase.Restart, "crashed on cpu-", 1, 0.6);
         Training(rng.Next(0, 3), 64, 78);
@@ -171,7 +171,7 @@ public sealed class FaultSuiteTests(FaultSuiteTests.Figures figures, ITestOutput
         // SIGKILL while every run holds its step-30 checkpoint write: 10 and 20 are committed, 30 half written. The
         // hold is long enough for four runs on two cores to reach it.
         var file = TestSweeps.Write(figures.Dir.Path, "damage", Figures.PlainGrid, Figures.PlainSteps,
-            """faults { pauses = ["checkpoint-write@30"], pause-seconds = 15 }""");
+            """faults { pauses = ["checkpoint-write@30"], pause-seconds = 20 }""");
         var work = Path.Combine(figures.Dir.Path, "damage");
         SweepId id;
         using (var p = new RunningWesar(["--workdir", work, "sweep", "run", file, .. FourSlots]))
