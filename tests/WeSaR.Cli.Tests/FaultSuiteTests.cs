@@ -223,14 +223,13 @@ public sealed class FaultSuiteTests(FaultSuiteTests.Figures figures, ITestOutput
         var work = Path.Combine(figures.Dir.Path, "full");
         // Room for the tokenized corpus and a checkpoint or two of each run, not for 40 steps of them.
         using var shared = new Tmpfs(Path.Combine(figures.Dir.Path, "full-shared"), "4m");
-        string[] args = ["--workdir", work, "sweep", "run", TestSweeps.Write(figures.Dir.Path, "full", "run.seed = [1, 2]", Figures.PlainSteps),
-            "--set", $"orchestrator.shared-dir={shared.Path}"];
-        var full = Wesar.Run(Patience, args);
+        string[] onTmpfs = ["--set", $"orchestrator.shared-dir={shared.Path}"];
+        var full = Wesar.Run(Patience, ["--workdir", work, "sweep", "run", TestSweeps.Write(figures.Dir.Path, "full", "run.seed = [1, 2]", Figures.PlainSteps), .. onTmpfs]);
         Assert.True(full.ExitCode == 1 && full.Stderr.Contains("the sweep stopped: the disk is full"), $"exit {full.ExitCode}\n{full.Stdout}\n{full.Stderr}");
 
         shared.Resize("200m");   // space freed
         var id = SweepIdIn(full.Stdout);
-        var resumed = Wesar.Run(Patience, ["--workdir", work, "sweep", "resume", id.Value, .. args[^2..]]);
+        var resumed = Wesar.Run(Patience, ["--workdir", work, "sweep", "resume", id.Value, .. onTmpfs]);
         Assert.True(resumed.ExitCode == 0, resumed.Stdout + resumed.Stderr);
 
         var events = await SweepJournal.Events(work, id);
@@ -292,9 +291,9 @@ public sealed class FaultSuiteTests(FaultSuiteTests.Figures figures, ITestOutput
         // The families in table order, with what a missing row means.
         static readonly (string Fault, string Missing)[] Families =
         [
-            ("kill -9", "did not finish"), ("checkpoint damage", "did not finish"),
-            ("disk full", "skipped (mounting a tmpfs needs CAP_SYS_ADMIN) or did not finish"),
-            ("PostgreSQL outage", "skipped (needs PostgreSQL's server binaries and root) or did not finish"),
+            ("kill -9", "not run, or failed before its figures"), ("checkpoint damage", "not run, or failed before its figures"),
+            ("disk full", "skipped (mounting a tmpfs needs CAP_SYS_ADMIN), not run, or failed before its figures"),
+            ("PostgreSQL outage", "skipped (needs PostgreSQL's server binaries and root), not run, or failed before its figures"),
         ];
 
         readonly Stopwatch clock = Stopwatch.StartNew();
@@ -318,7 +317,9 @@ public sealed class FaultSuiteTests(FaultSuiteTests.Figures figures, ITestOutput
             var r = Wesar.Run(Patience, ["--workdir", work, "sweep", "run", file, .. args]);
             Assert.True(r.ExitCode == 0, r.Stdout + r.Stderr);
             var id = SweepIdIn(r.Stdout);
-            return undisturbed[file] = (id, CompletedByLabel(await SweepJournal.Events(work, id)));
+            var metrics = CompletedByLabel(await SweepJournal.Events(work, id));
+            Assert.All(metrics.Values, m => Assert.Matches("^[0-9a-f]{64}$", m.ModelSha256));   // weights to compare, not two nulls
+            return undisturbed[file] = (id, metrics);
         }
 
         public string Markdown()
