@@ -38,13 +38,6 @@ public sealed class CheckpointFallbackTests : IDisposable
         Wesar.Run("--workdir", workdir, "runs", "events", run, "--json").Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries)
             .Select(l => JsonDocument.Parse(l).RootElement).ToList();
 
-    static void Flip16Bytes(string file)
-    {
-        var bytes = File.ReadAllBytes(file);
-        for (var i = 0; i < 16; i++) bytes[bytes.Length / 2 + i] ^= 0xFF;
-        File.WriteAllBytes(file, bytes);
-    }
-
     [Fact]
     public void A_damaged_checkpoint_or_a_deleted_checkpoint_or_run_folder_falls_back_without_a_restart_and_ends_bit_for_bit()
     {
@@ -74,7 +67,7 @@ public sealed class CheckpointFallbackTests : IDisposable
         Assert.All(stopped.Values, r => Assert.Equal(30, r.GetProperty("step").GetInt64()));
         Assert.All(stopped.Keys, label => Assert.Equal(CheckpointStore.FolderName(20),
             Directory.EnumerateDirectories(Path.Combine(Folder(label), TrainingRun.CheckpointDir)).Select(Path.GetFileName).Where(n => n!.StartsWith("step-")).Max()));
-        Flip16Bytes(Path.Combine(Folder("seed=1"), TrainingRun.CheckpointDir, CheckpointStore.FolderName(20), Trainer.ModelFile));
+        Damage.Flip16Bytes(Path.Combine(Folder("seed=1"), TrainingRun.CheckpointDir, CheckpointStore.FolderName(20), Trainer.ModelFile));
         Directory.Delete(Path.Combine(Folder("seed=2"), TrainingRun.CheckpointDir), recursive: true);
         Directory.Delete(Folder("seed=3"), recursive: true);
 

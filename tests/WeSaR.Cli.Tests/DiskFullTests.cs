@@ -13,30 +13,21 @@ namespace WeSaR.Cli.Tests;
 public sealed class DiskFullTests : IDisposable
 {
     readonly TempDir dir = TestEnv.NewTempDir();
-    readonly List<string> mounts = [];
+    readonly List<Tmpfs> mounts = [];
     static readonly TimeSpan Patience = TimeSpan.FromMinutes(3);
 
     public void Dispose()
     {
-        foreach (var m in mounts) Sh("umount", m);
+        foreach (var m in mounts) m.Dispose();
         Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
         dir.Dispose();
     }
 
-    string Tmpfs(string name, string size)
+    string Mount(string name, string size)
     {
-        var path = Path.Combine(dir.Path, name);
-        Directory.CreateDirectory(path);
-        Sh("mount", "-t", "tmpfs", "-o", $"size={size}", "tmpfs", path);
-        mounts.Add(path);
-        return path;
-    }
-
-    static void Sh(string file, params string[] args)
-    {
-        using var p = Process.Start(file, args);
-        p.WaitForExit();
-        Assert.True(p.ExitCode == 0, $"{file} {string.Join(' ', args)}: exit {p.ExitCode}");
+        var mount = new Tmpfs(Path.Combine(dir.Path, name), size);
+        mounts.Add(mount);
+        return mount.Path;
     }
 
     string SweepFile() => TestSweeps.Write(dir.Path, "full", "run.seed = [1, 2]", 40);
@@ -47,7 +38,7 @@ public sealed class DiskFullTests : IDisposable
     {
         var work = Path.Combine(dir.Path, "work");
         // Room for the tokenized corpus and a checkpoint or two of each run, not for 40 steps of them.
-        var shared = Tmpfs("shared", "4m");
+        var shared = Mount("shared", "4m");
         string[] where = ["--set", $"orchestrator.shared-dir={shared}"];
         var full = Wesar.Run(Patience, ["--workdir", work, "sweep", "run", SweepFile(), .. where]);
         Assert.True(full.ExitCode == 1, $"exit {full.ExitCode}\n{full.Stdout}\n{full.Stderr}");
@@ -65,7 +56,7 @@ public sealed class DiskFullTests : IDisposable
             Assert.StartsWith("the disk is full (run ", r.GetProperty("failure").GetString());
         });
 
-        Sh("mount", "-o", "remount,size=200m", shared);   // space freed
+        mounts.Single().Resize("200m");   // space freed
         var resumed = Wesar.Run(Patience, resume[1..]);
         Assert.True(resumed.ExitCode == 0, resumed.Stdout + resumed.Stderr);
         var done = Wesar.Run("--workdir", work, "runs", "list", "--sweep", id, "--json", "--set", $"orchestrator.shared-dir={shared}").Json();
@@ -80,7 +71,7 @@ public sealed class DiskFullTests : IDisposable
     [MountFact]
     public void A_full_disk_under_the_whole_work_folder_ends_the_sweep_within_seconds_with_the_cause()
     {
-        var work = Tmpfs("work", "4m");
+        var work = Mount("work", "4m");
         var clock = Stopwatch.StartNew();
         var full = Wesar.Run(Patience, "--workdir", work, "sweep", "run", SweepFile());
         Assert.True(full.ExitCode == 1, $"exit {full.ExitCode}\n{full.Stdout}\n{full.Stderr}");

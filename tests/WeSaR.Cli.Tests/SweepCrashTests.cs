@@ -1,5 +1,4 @@
 using System.Text.RegularExpressions;
-using WeSaR.Actors.Hosting;
 using WeSaR.Actors.Sweeps;
 using WeSaR.TestSupport;
 
@@ -23,13 +22,6 @@ public sealed class SweepCrashTests : IDisposable
         """faults { poison-batches = [35], poison-scale = 50, pauses = ["checkpoint-write@30", "rollback@36"], pause-seconds = 4 }""");
 
     string[] Args(string workdir, params string[] command) => ["--workdir", workdir, "sweep", .. command, "--set", "orchestrator.slots.cpu=2"];
-
-    static async Task<List<ISweepEvent>> Events(string workdir, SweepId id)
-    {
-        var (settings, config) = OrchestratorHost.LoadConfig(null, []);
-        await using var host = OrchestratorHost.Start(settings, config, workdir);
-        return (await host.History.Events(id)).Select(e => e.Event).ToList();
-    }
 
     static long ProgressStep(string line) => Regex.Match(line, @"step\s+(\d+)/60") is { Success: true } m ? long.Parse(m.Groups[1].Value) : -1;
 
@@ -61,12 +53,12 @@ public sealed class SweepCrashTests : IDisposable
             p.WaitFor(l => l.Contains("fault: holding rollback@36"), Patience);   // 3: rollback persisted, not yet done
             p.KillHard();
         }
-        Assert.NotEmpty((await Events(crashed, id)).OfType<RolledBack>());
+        Assert.NotEmpty((await SweepJournal.Events(crashed, id)).OfType<RolledBack>());
         using (var p = new RunningWesar(Args(crashed, "resume", id.Value)))
             Assert.True(p.WaitForExit(Patience) == 0, p.Output);
 
-        var expected = await Events(straight, id);
-        var actual = await Events(crashed, id);
+        var expected = await SweepJournal.Events(straight, id);
+        var actual = await SweepJournal.Events(crashed, id);
         Assert.Single(actual.OfType<SweepCompleted>());
         var want = expected.OfType<RunCompleted>().ToDictionary(e => e.Run, e => e.Metrics);
         var got = actual.OfType<RunCompleted>().ToList();

@@ -136,9 +136,15 @@ public sealed class RunningWesar : IDisposable
         get { lock (lines) return string.Join('\n', lines); }
     }
 
+    public bool HasExited => process.HasExited;
+
     /// <summary>Waits for an output line that matches; fails with the output so far if none comes in time.</summary>
     /// <param name="from">Look only at lines after this many (see <see cref="LineCount"/>).</param>
-    public string WaitFor(Func<string, bool> match, TimeSpan timeout, int from = 0)
+    public string WaitFor(Func<string, bool> match, TimeSpan timeout, int from = 0) =>
+        WaitForOrExit(match, timeout, from) ?? throw new InvalidOperationException($"wesar exited ({process.ExitCode}) before the expected line:\n{Output}");
+
+    /// <summary>Like <see cref="WaitFor"/>, but null when the process ends first (for a test to which both are fine).</summary>
+    public string? WaitForOrExit(Func<string, bool> match, TimeSpan timeout, int from = 0)
     {
         var deadline = DateTime.UtcNow + timeout;
         var seen = from;
@@ -149,7 +155,7 @@ public sealed class RunningWesar : IDisposable
                 for (; seen < lines.Count; seen++)
                     if (match(lines[seen])) return lines[seen];
             }
-            if (process.HasExited && !changed.Wait(200)) throw new InvalidOperationException($"wesar exited ({process.ExitCode}) before the expected line:\n{Output}");
+            if (process.HasExited && !changed.Wait(200)) return null;
             if (DateTime.UtcNow > deadline) throw new TimeoutException($"no expected line within {timeout}:\n{Output}");
             changed.Wait(TimeSpan.FromMilliseconds(200));
         }
@@ -205,6 +211,43 @@ public sealed class MountFactAttribute : Xunit.FactAttribute
     // CapEff in /proc/self/status is a hex mask; CAP_SYS_ADMIN is bit 21.
     static bool CanMount => OperatingSystem.IsLinux() && File.ReadLines("/proc/self/status").FirstOrDefault(l => l.StartsWith("CapEff:")) is { } line
         && (Convert.ToUInt64(line["CapEff:".Length..].Trim(), 16) & (1UL << 21)) != 0;
+}
+
+/// <summary>A small tmpfs mounted by the test on a new folder (a disk that fills for real), unmounted on Dispose.</summary>
+public sealed class Tmpfs : IDisposable
+{
+    public string Path { get; }
+
+    public Tmpfs(string path, string size)
+    {
+        Path = path;
+        Directory.CreateDirectory(path);
+        Sh("mount", "-t", "tmpfs", "-o", $"size={size}", "tmpfs", path);
+    }
+
+    /// <summary>Frees space (or takes it away) without touching the files.</summary>
+    public void Resize(string size) => Sh("mount", "-o", $"remount,size={size}", Path);
+
+    public void Dispose() => Sh("umount", Path);
+
+    static void Sh(string file, params string[] args)
+    {
+        using var p = Process.Start(file, args);
+        p.WaitForExit();
+        if (p.ExitCode != 0) throw new InvalidOperationException($"{file} {string.Join(' ', args)}: exit {p.ExitCode}");
+    }
+}
+
+/// <summary>Damage done to files on disk the way a bad disk or a stray process does it.</summary>
+public static class Damage
+{
+    /// <summary>Inverts 16 bytes in the middle of the file: same size, a different hash.</summary>
+    public static void Flip16Bytes(string file)
+    {
+        var bytes = File.ReadAllBytes(file);
+        for (var i = 0; i < 16; i++) bytes[bytes.Length / 2 + i] ^= 0xFF;
+        File.WriteAllBytes(file, bytes);
+    }
 }
 
 /// <summary>A test that runs a PostgreSQL server of its own (to stop it for real): the server's binaries, and root to run them as postgres.</summary>
