@@ -124,8 +124,6 @@ public sealed class RunningWesar : IDisposable
 
     public int Pid => process.Id;
 
-    public bool HasExited => process.HasExited;
-
     public int LineCount
     {
         get { lock (lines) return lines.Count; }
