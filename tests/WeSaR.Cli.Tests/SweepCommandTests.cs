@@ -43,16 +43,18 @@ public sealed class SweepCommandTests : IDisposable
     public void A_stop_signal_stops_every_run_at_a_committed_checkpoint_and_resume_finishes_the_sweep(string signal)
     {
         string id;
-        // The runs hold their step-300 checkpoint write for up to a minute: they are surely running when the second
-        // process and the SIGINT come, however loaded the machine (the stop cuts the hold short).
+        // The runs hold their step-300 checkpoint write for up to 4 minutes: they are surely running when the second
+        // process, the readers and the signal come, however loaded the machine (the stop cuts the hold short).
         var file = SweepFile(600, """
-            faults { pauses = ["checkpoint-write@300"], pause-seconds = 60 }
+            faults { pauses = ["checkpoint-write@300"], pause-seconds = 240 }
             train.eval-interval = 100
             """);
         using (var p = new RunningWesar(Sweep("run", file, "--set", "orchestrator.slots.cpu=2")))
         {
             id = Regex.Match(p.WaitFor(l => l.StartsWith("sweep cli-"), TimeSpan.FromMinutes(2)), @"^sweep (\S+):").Groups[1].Value;
-            p.WaitFor(l => l.Contains("fault: holding checkpoint-write@300"), TimeSpan.FromMinutes(2));
+            // Both runs: each then stops at step 300 and the resume never meets the hold again.
+            foreach (var run in new[] { "[scheme=he]", "[scheme=wesar(he)]" })
+                p.WaitFor(l => l.StartsWith(run) && l.Contains("fault: holding checkpoint-write@300"), TimeSpan.FromMinutes(3));
             var second = Wesar.Run(Sweep("resume", id));
             Assert.Equal(2, second.ExitCode);
             Assert.Contains("already running in another process", second.Stderr);

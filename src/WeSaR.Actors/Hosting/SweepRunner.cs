@@ -100,9 +100,11 @@ public sealed class SweepRunner(OrchestratorSettings settings, Akka.Configuratio
         object result;
         while (true)
         {
-            result = await await Task.WhenAny(
-                coordinator.Ask<object>(new Begin(definition), Timeout.InfiniteTimeSpan),
-                gone.ContinueWith(_ => (object)"stopped"));
+            var answer = coordinator.Ask<object>(new Begin(definition), Timeout.InfiniteTimeSpan);
+            await Task.WhenAny(answer, gone);
+            // A coordinator that stops on a failed write answers why first, but its Terminated can overtake the answer.
+            if (!answer.IsCompleted) await Task.WhenAny(answer, Task.Delay(TimeSpan.FromSeconds(2)));
+            result = answer.IsCompletedSuccessfully ? answer.Result : "stopped";
             if (result is not SweepHalted { JournalOutage: true } outage || stopRequested || shutdown.ShutdownReason is not null) break;
             // The journal's server stopped answering: the runs stopped at their last commit. Once it answers again, a
             // new coordinator recovers from it and places them again; nothing is lost and no restart is spent.
