@@ -69,7 +69,7 @@ public sealed class DiskFullTests : IDisposable
     }
 
     [MountFact]
-    public void A_full_disk_under_the_whole_work_folder_ends_the_sweep_within_seconds_with_the_cause()
+    public void A_full_disk_under_the_whole_work_folder_ends_the_sweep_within_seconds_with_the_cause_and_it_finishes_once_space_is_freed()
     {
         var work = Mount("work", "4m");
         var clock = Stopwatch.StartNew();
@@ -77,7 +77,21 @@ public sealed class DiskFullTests : IDisposable
         Assert.True(full.ExitCode == 1, $"exit {full.ExitCode}\n{full.Stdout}\n{full.Stderr}");
         Assert.True(clock.Elapsed < TimeSpan.FromSeconds(60), $"took {clock.Elapsed}");   // not the 5 minutes of a shutdown phase timing out
         Assert.Matches("the sweep stopped: (the disk is full|the journal could not be written)", full.Stderr);
-        Assert.Contains($"continue with: wesar --workdir {work} sweep resume", full.Stderr);
+        var resume = Regex.Match(full.Stderr, @"continue with: (wesar .*)$", RegexOptions.Multiline).Groups[1].Value.Split(' ');
+        Assert.Equal(["wesar", "--workdir", work, "sweep", "resume"], resume[..5]);
         Assert.DoesNotContain("Unhandled", full.Stderr);
+
+        // The journal shared the full disk; once space is freed it resumes as printed, and each run ends once with
+        // an undisturbed sweep's weights.
+        mounts.Single().Resize("200m");
+        var resumed = Wesar.Run(Patience, resume[1..]);
+        Assert.True(resumed.ExitCode == 0, resumed.Stdout + resumed.Stderr);
+        var done = Wesar.Run("--workdir", work, "runs", "list", "--json").Json().EnumerateArray().ToList();
+        Assert.Equal(2, done.Count);
+        Assert.All(done, r => Assert.Equal(("completed", 40L, 0), (r.GetProperty("state").GetString(), r.GetProperty("step").GetInt64(), r.GetProperty("restarts").GetInt32())));
+        var clean = Path.Combine(dir.Path, "clean");
+        Assert.Equal(0, Wesar.Run(Patience, "--workdir", clean, "sweep", "run", SweepFile()).ExitCode);
+        var reference = Wesar.Run("--workdir", clean, "runs", "list", "--json").Json().EnumerateArray().Select(r => r.GetProperty("model_sha256").GetString()).Order();
+        Assert.Equal(reference, done.Select(r => r.GetProperty("model_sha256").GetString()).Order());
     }
 }
