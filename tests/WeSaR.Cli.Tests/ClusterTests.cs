@@ -54,14 +54,19 @@ public sealed class ClusterTests(ITestOutputHelper output) : IDisposable
 
     RunningWesar Node(PostgresDatabase db, string name, string roles, int port, int seed) => Node(db.ConnectionString, name, roles, port, seed);
 
-    RunningWesar Node(string journal, string name, string roles, int port, int seed)
+    RunningWesar Node(string journal, string name, string roles, int port, int seed) => Node(journal, name, roles, "127.0.0.1", port, $"127.0.0.1:{seed}");
+
+    /// <param name="host">The address it binds to (another than loopback says the test network is trusted).</param>
+    /// <param name="inside">A network namespace to run it in: another host.</param>
+    RunningWesar Node(string journal, string name, string roles, string host, int port, string seed, NetworkNamespace? inside = null)
     {
-        var p = new RunningWesar(Env(journal), Shared("--workdir", Path.Combine(dir.Path, name), "node", "--roles", roles, "--port", port.ToString(),
-            "--seed", $"127.0.0.1:{seed}",
+        string[] address = host == "127.0.0.1" ? [] : ["--hostname", host, "--trusted-network"];
+        var p = new RunningWesar(inside, Env(journal), Shared(["--workdir", Path.Combine(dir.Path, name), "node", "--roles", roles, "--port", port.ToString(),
+            "--seed", seed, .. address,
             // Fast fail-over for the test; heartbeats may pause up to 4 s on a loaded 2-core machine without a false downing.
-            "--set", "akka.cluster.split-brain-resolver.stable-after=3s", "--set", "akka.cluster.failure-detector.acceptable-heartbeat-pause=4s"));
+            "--set", "akka.cluster.split-brain-resolver.stable-after=3s", "--set", "akka.cluster.failure-detector.acceptable-heartbeat-pause=4s"]));
         processes.Add(p);
-        p.WaitFor(l => l.Contains($"member up: akka.tcp://wesar@127.0.0.1:{port}"), Patience);
+        p.WaitFor(l => l.Contains($"member up: akka.tcp://wesar@{host}:{port}"), Patience);
         return p;
     }
 
@@ -159,6 +164,43 @@ public sealed class ClusterTests(ITestOutputHelper output) : IDisposable
         var moves = events.OfType<RunAssigned>().GroupBy(e => e.Run).Single(g => g.Any(e => e.Node.EndsWith($":{killed}"))).ToList();
         Assert.True(moves.Count >= 3, string.Join(", ", moves));   // the dead trainer, a survivor, and again after the coordinator died
         Assert.DoesNotContain(moves.SkipWhile(e => !e.Node.EndsWith($":{killed}")).Skip(1), e => e.Node.EndsWith($":{killed}"));
+    }
+
+    [NetnsPostgresFact]
+    public async Task A_trainer_node_partitioned_off_downs_itself_and_its_run_completes_once_elsewhere_bit_for_bit()
+    {
+        // The trainer b runs on a second host (a network namespace); cutting its link is a real partition, both ways.
+        using var db = new PostgresDatabase();
+        using var net = new NetworkNamespace();
+        var (pa, pb, pc) = (FreePort.Next(), FreePort.Next(), FreePort.Next());
+        var seed = $"{net.OutsideIp}:{pa}";
+        var a = Node(db.ConnectionString, "a", "coordinator", net.OutsideIp, pa, seed);
+        var b = Node(db.ConnectionString, "b", "trainer", net.InsideIp, pb, seed, net);
+        var c = Node(db.ConnectionString, "c", "trainer", net.OutsideIp, pc, seed);
+        foreach (var (host, port) in new[] { (net.InsideIp, pb), (net.OutsideIp, pc) })
+            a.WaitFor(l => l.Contains($"member up: akka.tcp://wesar@{host}:{port}"), Patience);
+        using var client = new RunningWesar("--workdir", Path.Combine(dir.Path, "client"), "sweep", "run", SweepFile(dir.Path), "--cluster", seed);
+        var id = new SweepId(Regex.Match(client.WaitFor(l => l.StartsWith("sweep cluster-"), Patience), @"^sweep (\S+) ").Groups[1].Value);
+
+        // Each trainer has one slot and takes one run; b's is held in its step-30 checkpoint write, step 20 committed.
+        b.WaitFor(l => l.Contains("fault: holding checkpoint-write@30"), Patience);
+        var mark = c.LineCount;
+        var clock = Stopwatch.StartNew();
+        net.Cut();
+        c.WaitFor(l => l.Contains("resumed from step 20"), Patience, mark);
+        output.WriteLine($"trainer node partitioned off -> its run training again on another node: {clock.Elapsed.TotalSeconds:F1} s");
+        // Alone on its side, b is the minority: the split-brain resolver downs it and it stops (its run stays moved).
+        var exited = Stopwatch.StartNew();
+        while (!b.HasExited && exited.Elapsed < Patience) Thread.Sleep(200);
+        Assert.True(b.HasExited, "the partitioned node did not stop:\n" + b.Output);
+        net.Heal();
+
+        Assert.True(client.WaitForExit(Patience) == 0, client.Output);
+        var events = await Events(db, id);
+        await AssertCompletedOnceWithReferenceWeights(events);
+        var moved = events.OfType<RunAssigned>().GroupBy(e => e.Run).Single(g => g.Any(e => e.Node.EndsWith($":{pb}"))).ToList();
+        Assert.Equal([$"{net.InsideIp}:{pb}", $"{net.OutsideIp}:{pc}"], moved.Select(e => e.Node).Distinct());
+        Assert.Empty(events.OfType<RunRestarted>());   // a partition is not the run's fault
     }
 
     [PostgresServerFact]

@@ -101,9 +101,13 @@ public sealed class RunningWesar : IDisposable
     public RunningWesar(params string[] args) : this(new Dictionary<string, string>(), args) { }
 
     /// <param name="environment">Variables added to the process's environment (e.g. WESAR_POSTGRES).</param>
-    public RunningWesar(IReadOnlyDictionary<string, string> environment, params string[] args)
+    public RunningWesar(IReadOnlyDictionary<string, string> environment, params string[] args) : this(null, environment, args) { }
+
+    /// <param name="inside">A network namespace to run in (its process is wesar itself: `ip netns exec` replaces itself).</param>
+    public RunningWesar(NetworkNamespace? inside, IReadOnlyDictionary<string, string> environment, params string[] args)
     {
-        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = TestEnv.RepoRoot };
+        var psi = new ProcessStartInfo(inside is null ? "dotnet" : "ip") { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = TestEnv.RepoRoot };
+        if (inside is not null) foreach (var a in new[] { "netns", "exec", inside.Name, "dotnet" }) psi.ArgumentList.Add(a);
         psi.ArgumentList.Add(Wesar.Dll);
         foreach (var a in args) psi.ArgumentList.Add(a);
         foreach (var (k, v) in environment) psi.Environment[k] = v;
@@ -209,6 +213,68 @@ public sealed class MountFactAttribute : Xunit.FactAttribute
     // CapEff in /proc/self/status is a hex mask; CAP_SYS_ADMIN is bit 21.
     static bool CanMount => OperatingSystem.IsLinux() && File.ReadLines("/proc/self/status").FirstOrDefault(l => l.StartsWith("CapEff:")) is { } line
         && (Convert.ToUInt64(line["CapEff:".Length..].Trim(), 16) & (1UL << 21)) != 0;
+}
+
+/// <summary>
+/// A cluster test with a node on a second host made on this machine (a network namespace): it needs CAP_NET_ADMIN,
+/// iproute2's `ip`, and a PostgreSQL journal (WESAR_TEST_POSTGRES).
+/// </summary>
+public sealed class NetnsPostgresFactAttribute : Xunit.FactAttribute
+{
+    public NetnsPostgresFactAttribute()
+    {
+        // CAP_NET_ADMIN is bit 12 of CapEff.
+        var admin = OperatingSystem.IsLinux() && File.ReadLines("/proc/self/status").FirstOrDefault(l => l.StartsWith("CapEff:")) is { } line
+            && (Convert.ToUInt64(line["CapEff:".Length..].Trim(), 16) & (1UL << 12)) != 0;
+        if (!admin || !File.Exists("/usr/sbin/ip") && !File.Exists("/sbin/ip")) Skip = "needs CAP_NET_ADMIN (root) and iproute2's `ip`";
+        else if (PostgresFactAttribute.ConnectionString is null) Skip = "set WESAR_TEST_POSTGRES to a PostgreSQL connection string (.ci/run does)";
+    }
+}
+
+/// <summary>
+/// A network namespace joined to this one by a veth pair: a second host at <c>InsideIp</c>, this one at
+/// <c>OutsideIp</c>. <see cref="Cut"/> takes its end of the link down, so no packet crosses in either direction (a
+/// real partition); <see cref="Heal"/> brings it back. Removed on Dispose.
+/// </summary>
+public sealed class NetworkNamespace : IDisposable
+{
+    static int next = Environment.ProcessId % 200;
+
+    public string Name { get; }
+    public string OutsideIp { get; }
+    public string InsideIp { get; }
+    readonly string outside, inside;
+
+    public NetworkNamespace()
+    {
+        var k = Interlocked.Increment(ref next) % 250 + 1;
+        (Name, outside, inside, OutsideIp, InsideIp) = ($"wesar-t{k}", $"wst{k}a", $"wst{k}b", $"10.213.{k}.1", $"10.213.{k}.2");
+        Ip("netns", "add", Name);
+        Ip("link", "add", outside, "type", "veth", "peer", "name", inside);
+        Ip("link", "set", inside, "netns", Name);
+        Ip("addr", "add", OutsideIp + "/24", "dev", outside);
+        Ip("link", "set", outside, "up");
+        Ip("netns", "exec", Name, "ip", "addr", "add", InsideIp + "/24", "dev", inside);
+        Ip("netns", "exec", Name, "ip", "link", "set", inside, "up");
+        Ip("netns", "exec", Name, "ip", "link", "set", "lo", "up");
+    }
+
+    public void Cut() => Ip("netns", "exec", Name, "ip", "link", "set", inside, "down");
+
+    public void Heal() => Ip("netns", "exec", Name, "ip", "link", "set", inside, "up");
+
+    public void Dispose()
+    {
+        Ip("link", "del", outside);
+        Ip("netns", "del", Name);
+    }
+
+    static void Ip(params string[] args)
+    {
+        using var p = Process.Start("ip", args);
+        p.WaitForExit();
+        if (p.ExitCode != 0) throw new InvalidOperationException($"ip {string.Join(' ', args)}: exit {p.ExitCode}");
+    }
 }
 
 /// <summary>A small tmpfs mounted by the test on a new folder (a disk that fills for real), unmounted on Dispose.</summary>
