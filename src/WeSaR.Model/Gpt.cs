@@ -5,10 +5,11 @@ using static TorchSharp.torch;
 
 namespace WeSaR.Model;
 
-/// <summary>Causal self-attention with one gated matrix each for W_q, W_k, W_v and W_o.</summary>
+/// <summary>Causal self-attention with one gated matrix each for W_q, W_k, W_v and W_o, and optionally QK-norm.</summary>
 public sealed class CausalSelfAttention : nn.Module<Tensor, Tensor>
 {
     readonly GatedLinear q_proj, k_proj, v_proj, o_proj;
+    readonly RmsNorm? q_norm, k_norm;   // null without QK-norm: no parameters, the plain model bit for bit
     readonly int nHead;
     readonly double dropout;
 
@@ -19,6 +20,7 @@ public sealed class CausalSelfAttention : nn.Module<Tensor, Tensor>
         k_proj = new(c.DModel, c.DModel, Site(MatrixRole.Key), s);
         v_proj = new(c.DModel, c.DModel, Site(MatrixRole.Value), s);
         o_proj = new(c.DModel, c.DModel, Site(MatrixRole.AttnOut), s);
+        if (c.QkNorm) (q_norm, k_norm) = (new(c.DModel / c.NHead), new(c.DModel / c.NHead));
         nHead = c.NHead;
         dropout = c.Dropout;
         RegisterComponents();
@@ -27,8 +29,12 @@ public sealed class CausalSelfAttention : nn.Module<Tensor, Tensor>
     public override Tensor forward(Tensor x)
     {
         var (b, t, d) = (x.shape[0], x.shape[1], x.shape[2]);
-        Tensor Heads(GatedLinear proj) => proj.call(x).view(b, t, nHead, d / nHead).transpose(1, 2);
-        var y = nn.functional.scaled_dot_product_attention(Heads(q_proj), Heads(k_proj), Heads(v_proj),
+        Tensor Heads(GatedLinear proj, RmsNorm? norm = null)
+        {
+            var h = proj.call(x).view(b, t, nHead, d / nHead);
+            return (norm is null ? h : norm.call(h)).transpose(1, 2);
+        }
+        var y = nn.functional.scaled_dot_product_attention(Heads(q_proj, q_norm), Heads(k_proj, k_norm), Heads(v_proj),
             p: training ? dropout : 0.0, is_casual: true);
         return o_proj.call(y.transpose(1, 2).contiguous().view(b, t, d));
     }

@@ -7,7 +7,7 @@ namespace WeSaR.Model;
 /// alpha of <c>a + b</c>) into a temporary native Scalar with a finalizer, which the GC may finalize while the
 /// native op still reads it: a rare "toFloat" failure under load. A Scalar held here is never finalized.
 /// </summary>
-static class Scalars
+public static class Scalars
 {
     public static readonly Scalar One = 1, Two = 2;
 }

@@ -65,6 +65,16 @@ public sealed class SweepDefinitionTests : IDisposable
     }
 
     [Fact]
+    public void Keys_added_later_leave_a_runs_identity_as_it_was_at_their_neutral_value()
+    {
+        static string Identity(params string[] sets) => SweepDefinition.Identity(WeSaR.Training.Config.ConfigLoader.Load(null, sets).Config);
+        Assert.DoesNotContain("z-loss", Identity());
+        Assert.DoesNotContain("qk-norm", Identity("optim.z-loss=0.0", "model.qk-norm=false"));
+        Assert.Contains("optim.z-loss = ", Identity("optim.z-loss=1e-4"));
+        Assert.Contains("model.qk-norm = ", Identity("model.qk-norm=on"));
+    }
+
+    [Fact]
     public void Every_problem_is_reported_at_once_with_the_grid_point_it_belongs_to()
     {
         var file = SweepHarness.Write(dir.Path, "bad", extra: "sweep.colour = red\noptim.lrr = 1", grid: "init.scheme = [he, \"nonsense\"], model.n-layerz = [1]");

@@ -18,6 +18,18 @@ public sealed record SweepDefinition(SweepId Id, string Name, int MaxRestarts, I
 
     static readonly HashSet<string> NotIdentity = ["run.dir", "run.name", "run.device", "run.threads", "run.tensorboard", "train.stop-at"];
 
+    // Keys added after sweeps were first hashed, each with the test for the value that computes what runs computed
+    // before the key existed: at that value a run keeps the id it had, so `sweep run` of an old file still finds its sweep.
+    static readonly Dictionary<string, Func<Config, bool>> AddedLater = new()
+    {
+        ["optim.z-loss"] = c => c.GetDouble("optim.z-loss") == 0,
+        ["model.qk-norm"] = c => !c.GetBoolean("model.qk-norm"),
+    };
+
+    /// <summary>What a run's id hashes: every key that changes what it computes, in canonical form.</summary>
+    public static string Identity(Config config) =>
+        ConfigLoader.Canonical(config, k => !NotIdentity.Contains(k) && !(AddedLater.TryGetValue(k, out var neutral) && neutral(config)));
+
     /// <param name="overrides">--set key=value for every run; they win over the grid.</param>
     /// <param name="defaultMaxRestarts">orchestrator.restarts.max, used when the file does not set sweep.max-restarts.</param>
     public static SweepDefinition Load(string file, IEnumerable<string> overrides, int defaultMaxRestarts)
@@ -65,8 +77,7 @@ public sealed record SweepDefinition(SweepId Id, string Name, int MaxRestarts, I
             {
                 throw new ConfigException(e.Problems.Select(p => point.Count == 0 ? p : $"[{Label(point)}] {p}").ToList());
             }
-            var identity = ConfigLoader.Canonical(config, k => !NotIdentity.Contains(k));
-            var id = new RunId(Hash(identity)[..12]);
+            var id = new RunId(Hash(Identity(config))[..12]);
             if (seen.Add(id)) runs.Add(new RunSpec(id, Label(point), ConfigLoader.Canonical(config)));
         }
         var sweepId = new SweepId($"{name}-{Hash(string.Join(",", runs.Select(r => r.Id.Value).Order(StringComparer.Ordinal)))[..8]}");

@@ -34,18 +34,18 @@ public sealed record DataSettings(string Path, string Tokenizer, double ValFract
 }
 
 /// <summary>model.*: the decoder's shape (the vocabulary comes from the data).</summary>
-public sealed record ModelSettings(int NLayer, int NHead, int DModel, int BlockSize, double Dropout)
+public sealed record ModelSettings(int NLayer, int NHead, int DModel, int BlockSize, double Dropout, bool QkNorm = false)
 {
     public static ModelSettings From(ConfigReader r)
     {
         var s = new ModelSettings(r.Int("model.n-layer", 1), r.Int("model.n-head", 1), r.Int("model.d-model", 1),
-            r.Int("model.block-size", 2), r.Double("model.dropout", 0));
+            r.Int("model.block-size", 2), r.Double("model.dropout", 0), r.Bool("model.qk-norm"));
         if (s.NHead > 0 && s.DModel % s.NHead != 0) r.Problem($"model.d-model ({s.DModel}) must be divisible by model.n-head ({s.NHead})");
         if (s.Dropout >= 1) r.Problem($"model.dropout must be below 1, got {s.Dropout}");
         return s;
     }
 
-    public GptConfig ToGpt(int vocabSize) => new(vocabSize, BlockSize, NLayer, NHead, DModel, Dropout);
+    public GptConfig ToGpt(int vocabSize) => new(vocabSize, BlockSize, NLayer, NHead, DModel, Dropout, QkNorm);
 }
 
 /// <summary>init.*: the initialisation scheme, parsed and checked.</summary>
@@ -63,13 +63,13 @@ public sealed record InitSettings(InitScheme Scheme)
     }
 }
 
-/// <summary>optim.*: AdamW, the warm-up + cosine schedule and clipping.</summary>
-public sealed record OptimSettings(AdamWOptions AdamW, double MinLrRatio, long WarmupSteps, double GradClip)
+/// <summary>optim.*: AdamW, the warm-up + cosine schedule, clipping and the z-loss weight.</summary>
+public sealed record OptimSettings(AdamWOptions AdamW, double MinLrRatio, long WarmupSteps, double GradClip, double ZLoss = 0)
 {
     public static OptimSettings From(ConfigReader r) => new(
         new AdamWOptions(r.Double("optim.lr", positive: true), r.Double("optim.beta1", 0), r.Double("optim.beta2", 0),
             r.Double("optim.eps", positive: true), r.Double("optim.weight-decay", 0)),
-        r.Double("optim.min-lr-ratio", 0), r.Long("optim.warmup-steps", 0), r.Double("optim.grad-clip", 0));
+        r.Double("optim.min-lr-ratio", 0), r.Long("optim.warmup-steps", 0), r.Double("optim.grad-clip", 0), r.Double("optim.z-loss", 0));
 }
 
 /// <summary>train.*: the loop's length, batch and cadences.</summary>

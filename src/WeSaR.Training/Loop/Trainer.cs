@@ -107,13 +107,14 @@ public sealed class Trainer : IDisposable
         var before = measure ? model.Matrices().Select(m => m.Matrix.EffectiveWeight().clone()).ToList() : null;
         model.train();
         optimizer.zero_grad();
-        var loss = Loss(x, y);
+        var logits = Logits(x);
+        var loss = nn.functional.cross_entropy(logits, y.reshape(-1));
         if (settings.Faults.PoisonBatches.Contains(DataPosition))
         {
             using Scalar poison = settings.Faults.PoisonScale;   // held until the op returns (see Optim.Step)
             loss = loss.mul(poison);
         }
-        loss.backward();
+        ZLoss.Objective(loss, logits, o.ZLoss).backward();
         // An infinite bound measures the norm without clipping.
         var gradNorm = nn.utils.clip_grad_norm_(parameters, o.GradClip > 0 ? o.GradClip : double.PositiveInfinity);
         Optim.Step(optimizer);
@@ -169,8 +170,9 @@ public sealed class Trainer : IDisposable
         (Step, DataPosition, Tokens, LrFactor) = (state.Step, state.DataPosition, state.Tokens, state.LrFactor);
     }
 
-    Tensor Loss(Tensor x, Tensor y) =>
-        nn.functional.cross_entropy(model.call(x).view(-1, config.VocabSize), y.reshape(-1));
+    Tensor Logits(Tensor x) => model.call(x).view(-1, config.VocabSize);
+
+    Tensor Loss(Tensor x, Tensor y) => nn.functional.cross_entropy(Logits(x), y.reshape(-1));
 
     Dictionary<string, double> UpdateRatios(List<Tensor> before)
     {
