@@ -71,14 +71,14 @@ public sealed class SweepManager : ReceivePersistentActor, IWithTimers
         Command<QuerySweep>(q =>
         {
             // No coordinator while it waits out a backoff: no answer, and the client asks again.
-            if (admitted.Contains(q.Sweep)) Context.Child("sweep-" + q.Sweep).Forward(GetSweepState.Instance);
+            if (admitted.Contains(q.Sweep)) Context.Child(CoordinatorName(q.Sweep)).Forward(GetSweepState.Instance);
             else Sender.Tell(new SweepRejected($"the cluster does not run sweep {q.Sweep}; submit it with `wesar sweep run --cluster`"));
         });
         Command<HandOver>(_ =>
         {
             handingOver = true;
             log.Info("sweep manager on {0} hands over: stopping {1} sweep(s)", node, admitted.Count);
-            var coordinators = admitted.Select(id => Context.Child("sweep-" + id)).Where(c => !c.IsNobody());
+            var coordinators = admitted.Select(id => Context.Child(CoordinatorName(id))).Where(c => !c.IsNobody());
             Task.WhenAll(coordinators.Select(c => c.Ask<SweepStopped>(StopSweep.Instance, stopTimeout)))
                 .PipeTo(Self, success: () => HandedOver.Instance, failure: _ => HandedOver.Instance);
         });
@@ -91,10 +91,10 @@ public sealed class SweepManager : ReceivePersistentActor, IWithTimers
         // The coordinator stopped its runs and waits for a resume: stop it, and a new one resumes after a backoff.
         Command<SweepHalted>(h =>
         {
-            log.Warning("sweep {0} halted: {1}", Sender.Path.Name["sweep-".Length..], h.Reason);
+            log.Warning("sweep {0} halted: {1}", SweepOf(Sender), h.Reason);
             Context.Stop(Sender);
         });
-        Command<Terminated>(t => CoordinatorStopped(new SweepId(t.ActorRef.Path.Name["sweep-".Length..])));
+        Command<Terminated>(t => CoordinatorStopped(SweepOf(t.ActorRef)));
         Command<StartAgain>(a =>
         {
             tries[a.Sweep] = tries[a.Sweep] with { StartedUtc = DateTime.UtcNow };
@@ -137,9 +137,14 @@ public sealed class SweepManager : ReceivePersistentActor, IWithTimers
         Timers.StartSingleTimer(id, new StartAgain(id), wait);
     }
 
+    // A sweep's coordinator is the child named after it.
+    static string CoordinatorName(SweepId id) => "sweep-" + id;
+
+    static SweepId SweepOf(IActorRef coordinator) => new(coordinator.Path.Name["sweep-".Length..]);
+
     IActorRef Coordinator(SweepId id)
     {
-        var name = "sweep-" + id;
+        var name = CoordinatorName(id);
         var child = Context.Child(name);
         return child.IsNobody() ? Context.Watch(Context.ActorOf(SweepCoordinator.Props(id, new CoordinatorContext(placement, snapshotEvery)), name)) : child;
     }

@@ -138,13 +138,16 @@ public sealed class SweepRunner(OrchestratorSettings settings, Akka.Configuratio
         }
     }
 
+    static readonly Backoff JournalPolls = new(TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(10));
+
     // Polls the journal (a login, or SQLite's integrity check) until it answers or the patience runs out.
     async Task<bool> JournalAnswers(TimeSpan patience)
     {
         var deadline = DateTime.UtcNow + patience;
-        for (var wait = TimeSpan.FromSeconds(1); !stopRequested; wait = TimeSpan.FromTicks(Math.Min(wait.Ticks * 2, TimeSpan.FromSeconds(10).Ticks)))
+        for (var n = 0; !stopRequested; n++)
         {
             if (OrchestratorHost.JournalProblem(settings, workdir, readOnly: false) is null) return true;
+            var wait = JournalPolls.Delay(n);
             if (DateTime.UtcNow + wait > deadline) return false;
             await Task.Delay(wait);
         }
