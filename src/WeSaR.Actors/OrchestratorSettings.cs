@@ -101,10 +101,21 @@ public sealed record Backoff(TimeSpan Min, TimeSpan Max)
 /// <summary>orchestrator.restarts.*: the retry budget of a crashing run.</summary>
 public sealed record RestartSettings(int Max, Backoff Backoff);
 
+/// <summary>orchestrator.metrics.*: where this process serves Prometheus metrics (port 0: it does not).</summary>
+public sealed record MetricsSettings(string Hostname, int Port)
+{
+    public static MetricsSettings From(ConfigReader r)
+    {
+        var port = r.Int("orchestrator.metrics.port", 0);
+        if (port > 65535) r.Problem($"orchestrator.metrics.port must be a TCP port (0 to 65535, 0: off), got {port}");
+        return new MetricsSettings(r.String("orchestrator.metrics.hostname"), port);
+    }
+}
+
 /// <summary>Everything the orchestrator reads from hocon/orchestrator.conf (and overrides).</summary>
 /// <param name="SharedDir">Run folders and prepared data; empty: the work folder. Every node of a cluster sees it at one path.</param>
 public sealed record OrchestratorSettings(JournalSettings Journal, IReadOnlyList<SlotSpec> Slots, RestartSettings Restarts,
-    int SnapshotEvery, TimeSpan AskTimeout, string SharedDir, ClusterSettings Cluster)
+    int SnapshotEvery, TimeSpan AskTimeout, string SharedDir, ClusterSettings Cluster, MetricsSettings Metrics)
 {
     /// <summary>The folder run folders and prepared data live in, for a process whose work folder is <paramref name="workdir"/>.</summary>
     public string SharedDirFor(string workdir) => Path.GetFullPath(SharedDir.Length > 0 ? SharedDir : workdir);
@@ -123,7 +134,7 @@ public sealed record OrchestratorSettings(JournalSettings Journal, IReadOnlyList
         var s = new OrchestratorSettings(JournalSettings.From(r), slots,
             new RestartSettings(r.Int("orchestrator.restarts.max", 0), Backoff.From(r, "orchestrator.restarts")),
             r.Int("orchestrator.snapshot-every", 1), Duration(r, "orchestrator.ask-timeout"), r.String("orchestrator.shared-dir"),
-            ClusterSettings.From(r));
+            ClusterSettings.From(r), MetricsSettings.From(r));
         r.ThrowIfInvalid();
         return s;
     }

@@ -37,13 +37,18 @@ public sealed class OrchestratorHost : IAsyncDisposable
     public SweepHistory History => history.Value;
     readonly Lazy<SweepHistory> history;
     readonly Lazy<IActorRef> placement;
+    readonly MetricsExporter? metrics;
 
-    OrchestratorHost(ActorSystem system, OrchestratorSettings settings, string workdir)
+    OrchestratorHost(ActorSystem system, OrchestratorSettings settings, string workdir, bool readOnly = false)
     {
         (System, Settings, Workdir) = (system, settings, workdir);
         SharedDir = settings.SharedDirFor(workdir);
         history = new Lazy<SweepHistory>(() => new SweepHistory(system, settings.AskTimeout, SharedDir));
         placement = new Lazy<IActorRef>(() => system.ActorOf(PlacementActor.Props(CreateSlots(Environment.MachineName)), "placement"));
+        // A process that only reads the journal trains nothing to report.
+        if (readOnly || settings.Metrics.Port == 0) return;
+        try { metrics = MetricsExporter.Start(system, settings.Metrics); }
+        catch (MetricsUnavailableException) { system.Terminate().Wait(); throw; }
     }
 
     /// <summary>
@@ -71,7 +76,7 @@ public sealed class OrchestratorHost : IAsyncDisposable
     {
         workdir = Path.GetFullPath(workdir);
         var system = ActorSystem.Create(ClusterSettings.SystemName, SystemConfig(settings, config, workdir, readOnly));
-        return new OrchestratorHost(system, settings, workdir);
+        return new OrchestratorHost(system, settings, workdir, readOnly);
     }
 
     /// <summary>
@@ -216,6 +221,7 @@ public sealed class OrchestratorHost : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         await System.Terminate();
+        metrics?.Dispose();
         SqliteConnection.ClearAllPools();
     }
 }

@@ -69,7 +69,10 @@ public sealed class SweepRunner(OrchestratorSettings settings, Akka.Configuratio
             return new SweepOutcome.Refused(SweepRejected.NoSweep(id.Value, workdir));
         if (OrchestratorHost.JournalProblem(settings, workdir, readOnly: false) is { } unreadable) return new SweepOutcome.JournalUnreadable(unreadable);
 
-        await using var host = OrchestratorHost.Start(settings, config, workdir);
+        OrchestratorHost started;
+        try { started = OrchestratorHost.Start(settings, config, workdir); }
+        catch (MetricsUnavailableException e) { return new SweepOutcome.Refused(e.Message); }
+        await using var host = started;
         var known = await host.History.Load(id);
         if (definition is null && known is null) return new SweepOutcome.Refused(SweepRejected.NoSweep(id.Value, workdir));
         if (retry is not null && known!.Retry(retry.Runs, DateTime.UtcNow).Problem is { } notRetried) return new SweepOutcome.Refused(notRetried);

@@ -30,10 +30,11 @@ public sealed class NodeSlots : ReceiveActor
             placement = o.Placement;
             placement.Tell(new SlotsOffered(node, supervisors.Select(kv => new SlotOffer(kv.Value, kv.Key, busy.Contains(kv.Key))).ToList()));
         });
-        Receive<SlotTaken>(_ => busy.Add(Sender));
+        Receive<SlotTaken>(_ => { busy.Add(Sender); PublishUse(); });
         Receive<SlotFreed>(f =>
         {
             busy.Remove(f.Supervisor);
+            PublishUse();
             if (!draining) placement?.Tell(f);
         });
         Receive<DrainNode>(_ =>
@@ -44,4 +45,8 @@ public sealed class NodeSlots : ReceiveActor
                 .PipeTo(replyTo, success: _ => RunsStopped.Instance);
         });
     }
+
+    protected override void PreStart() => PublishUse();
+
+    void PublishUse() => Context.System.EventStream.Publish(new SlotUse(node, busy.Count, supervisors.Count));
 }

@@ -23,6 +23,9 @@ public sealed record SlotTaken
     public static readonly SlotTaken Instance = new();
 }
 
+/// <summary>Published on the event stream by <see cref="NodeSlots"/> when it starts and whenever a slot is taken or freed.</summary>
+public sealed record SlotUse(string Node, int Busy, int Total);
+
 /// <summary>A slot got work while it still had some (a placement that did not know it); the work goes back to the queue.</summary>
 public sealed record SlotBusy(PlaceRun Work) : IWireMessage;
 

@@ -10,6 +10,8 @@ public sealed class PublishingObserver(EventStream stream, SweepId sweep, RunId 
 {
     public void Message(string text) => stream.Publish(new RunNote(sweep, run, text));
 
+    public void Started(long fromStep, long total, long parameters) => stream.Publish(new RunStarted(sweep, run, fromStep, total));
+
     public void Stepped(MetricsLine line, TimeSpan eta) => stream.Publish(new RunProgress(sweep, run, line, totalSteps, eta));
 
     public void Evaluated(EvalResult r) => stream.Publish(new RunNote(sweep, run, r));

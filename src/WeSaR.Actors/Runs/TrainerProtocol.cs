@@ -36,6 +36,9 @@ public sealed record Verdict(SpikeSignal? Spike);
 /// <summary>Decide about a spike given the checkpoints on disk; replied to with the <see cref="SpikeDecision"/> once it is persisted.</summary>
 public sealed record DecideSpike(SpikeSignal Spike, IReadOnlyList<CheckpointInfo> Checkpoints);
 
+/// <summary>Published when a run starts training in this process, from <c>FromStep</c> (0, a checkpoint, a resume).</summary>
+public sealed record RunStarted(SweepId Sweep, RunId Run, long FromStep, long TotalSteps);
+
 /// <summary>Published every logged step.</summary>
 public sealed record RunProgress(SweepId Sweep, RunId Run, MetricsLine Line, long TotalSteps, TimeSpan Eta);
 

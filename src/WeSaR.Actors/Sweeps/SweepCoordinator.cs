@@ -112,7 +112,14 @@ public sealed class SweepCoordinator : ReceivePersistentActor
     void PersistEvents(IReadOnlyList<ISweepEvent> events, Action then)
     {
         if (events.Count == 0) { then(); return; }
-        PersistAll(events, e => { Applied(e); if (ReferenceEquals(e, events[^1])) then(); });
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
+        PersistAll(events, e =>
+        {
+            Applied(e);
+            if (!ReferenceEquals(e, events[^1])) return;
+            Context.System.EventStream.Publish(new JournalWritten(state.Id, events.Count, System.Diagnostics.Stopwatch.GetElapsedTime(started)));
+            then();
+        });
     }
 
     void Applied(ISweepEvent e)

@@ -91,5 +91,8 @@ public sealed record Ack : IWireMessage
 /// <summary>Published on the event stream whenever a run's journal state changes.</summary>
 public sealed record RunChanged(SweepId Sweep, RunStatus Run);
 
+/// <summary>Published on the event stream after each atomic journal write: how many events, and how long from the write to its confirmation.</summary>
+public sealed record JournalWritten(SweepId Sweep, int Events, TimeSpan Latency);
+
 /// <summary>Everything a coordinator needs besides its id.</summary>
 public sealed record CoordinatorContext(IActorRef Placement, int SnapshotEvery);

@@ -21,6 +21,10 @@ public static class NodeCommand
             Required = true,
         };
         var port = new Option<int?>("--port") { Description = "Port to bind remoting to (default orchestrator.cluster.port, 4053)" };
+        var metricsPort = new Option<int?>("--metrics-port")
+        {
+            Description = "Serve Prometheus metrics at http://127.0.0.1:<port>/metrics (orchestrator.metrics; docs/metrics.md)",
+        };
         var hostname = new Option<string?>("--hostname") { Description = "Address to bind remoting to (default 127.0.0.1: not reachable from other machines)" };
         var publicHostname = new Option<string?>("--public-hostname") { Description = "Name other nodes use to reach this one (containers, NAT)" };
         var trusted = new Option<bool>("--trusted-network")
@@ -30,7 +34,7 @@ public static class NodeCommand
         var config = new Option<string?>("--config", "-c") { Description = "HOCON orchestrator config (journal, slots, cluster, TLS)" };
         var set = new Option<string[]>("--set", "-s") { Description = "Override an orchestrator.* or akka.* key, e.g. --set orchestrator.slots.cuda=[\"cuda:0\"]" };
         var cmd = new Command("node", "Run a cluster node: trainers offer their device slots, coordinators host the sweep coordinator (a singleton that fails over)")
-            { roles, seeds, port, hostname, publicHostname, trusted, config, set };
+            { roles, seeds, port, metricsPort, hostname, publicHostname, trusted, config, set };
         cmd.SetAction((r, ct) =>
         {
             var sets = new List<string>(r.GetValue(set) ?? [])
@@ -39,6 +43,7 @@ public static class NodeCommand
                 $"orchestrator.cluster.seeds=[{string.Join(",", r.GetValue(seeds)!.Select(Json))}]",
             };
             if (r.GetValue(port) is { } p) sets.Add($"orchestrator.cluster.port={p}");
+            if (r.GetValue(metricsPort) is { } mp) sets.Add($"orchestrator.metrics.port={mp}");
             if (r.GetValue(hostname) is { } h) sets.Add($"orchestrator.cluster.hostname={Json(h)}");
             if (r.GetValue(publicHostname) is { } ph) sets.Add($"orchestrator.cluster.public-hostname={Json(ph)}");
             if (r.GetValue(trusted)) sets.Add("orchestrator.cluster.trusted-network=on");
@@ -67,12 +72,16 @@ public static class NodeCommand
         Logging.Start(workdir);
         try
         {
-            await using var host = OrchestratorHost.StartNode(settings, config, workdir);
+            OrchestratorHost started;
+            try { started = OrchestratorHost.StartNode(settings, config, workdir); }
+            catch (MetricsUnavailableException e) { return GlobalOptions.Fail(e.Message); }
+            await using var host = started;
             var cluster = Akka.Cluster.Cluster.Get(host.System);
             var c = settings.Cluster;
             Console.WriteLine($"node {cluster.SelfAddress} (roles: {string.Join(", ", c.Roles)}; "
                               + (c.Roles.Contains(Roles.Trainer) ? $"slots: {string.Join(", ", settings.Slots.Select(s => $"{s.Name} on {s.Device}"))}" : "no slots")
                               + $"; journal: {settings.Journal.Provider.ToString().ToLowerInvariant()}; shared folder: {host.SharedDir}) joining {string.Join(", ", c.Seeds)}");
+            if (settings.Metrics.Port > 0) Console.WriteLine($"metrics: http://{settings.Metrics.Hostname}:{settings.Metrics.Port}/metrics");
             if (settings.Journal.Provider == JournalProvider.Sqlite && c.Roles.Contains(Roles.Coordinator))
                 Console.Error.WriteLine("warning: the journal is SQLite in this node's work folder; a coordinator fail-over to another node would not find it. Use PostgreSQL for clusters.");
             host.System.ActorOf(Props.Create(() => new NodePrinter()), "printer");
