@@ -50,6 +50,7 @@ public sealed class Trainer : IDisposable
     public Trainer(TrainSettings settings, TokenFile data)
     {
         this.settings = settings;
+        NativeHeap.KeepFreedMemory();
         Device = ResolveDevice(settings.Run.Device);
         config = settings.Model.ToGpt(data.Header.VocabSize);
         var seed = (ulong)settings.Run.Seed;
