@@ -3,6 +3,7 @@ using System.Text.Json;
 using Akka.Actor;
 using WeSaR.Actors.Hosting;
 using WeSaR.Actors.Sweeps;
+using WeSaR.Model;
 using WeSaR.Training.Config;
 using WeSaR.Training.Data;
 using WeSaR.Training.Loop;
@@ -38,7 +39,25 @@ public static class BenchCommand
         var history = new Command("history", "Query latency of the read side over a synthetic journal (100k events by default) against a raw SQL read of the same rows")
             { events, queryRepeats, orchestratorSet };
         history.SetAction((r, ct) => HistoryBench.Run(r.GetValue(events), r.GetValue(queryRepeats), r.GetValue(orchestratorSet) ?? []));
-        return new Command("bench", "Benchmarks that print ratios against a baseline measured in the same run") { orchestrator, history };
+        var stepConfig = new Option<string>("--config", "-c")
+        {
+            Description = "Run config to time", DefaultValueFactory = _ => Path.Combine("hocon", "presets", "tiny.conf"),
+        };
+        var stepSet = new Option<string[]>("--set", "-s") { Description = "Override a run key, e.g. --set model.n-layer=4 (repeatable)" };
+        var schemes = new Option<string[]>("--scheme")
+        {
+            Description = "Init schemes to time side by side, the first the baseline (repeatable)", DefaultValueFactory = _ => ["he", "wesar(he)"],
+        };
+        var stepSteps = new Option<int>("--steps") { Description = "Timed steps per scheme and repeat (after 3 warm-up steps)", DefaultValueFactory = _ => 30 };
+        var stepRepeats = new Option<int>("--repeats") { Description = "Repeats, alternating the schemes", DefaultValueFactory = _ => 3 };
+        var stepThreads = new Option<int>("--threads") { Description = "LibTorch threads (run.threads)", DefaultValueFactory = _ => 1 };
+        var step = new Command("step",
+            "Training step time per init scheme (min and median), tokens/s and MFU = tokens x (6 N + 12 L T d) / s over an sgemm peak "
+            + "measured in the same process; pin it to cores with taskset for stable figures")
+            { stepConfig, stepSet, schemes, stepSteps, stepRepeats, stepThreads };
+        step.SetAction(r => Step(r.GetValue(stepConfig)!, r.GetValue(stepSet) ?? [], r.GetValue(schemes)!, r.GetValue(stepSteps), r.GetValue(stepRepeats),
+            r.GetValue(stepThreads), r.GetValue(GlobalOptions.Workdir)!));
+        return new Command("bench", "Benchmarks that print ratios against a baseline measured in the same run") { orchestrator, history, step };
     }
 
     static async Task<int> Orchestrator(string configFile, string[] sets, int steps, int repeats, int threads, string workdir)
@@ -78,6 +97,28 @@ public static class BenchCommand
             Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
             Directory.Delete(scratch, recursive: true);
         }
+    }
+
+    static int Step(string configFile, string[] sets, string[] schemes, int steps, int repeats, int threads, string workdir)
+    {
+        if (steps < 1 || repeats < 1 || threads < 1 || schemes.Length == 0)
+            return GlobalOptions.Fail("--steps, --repeats and --threads must be at least 1, and name at least one --scheme");
+        List<TrainSettings> settings;
+        try { settings = schemes.Select(s => TrainSettings.Load(configFile, [.. sets, $"init.scheme={JsonSerializer.Serialize(s)}", $"run.threads={threads}"])).ToList(); }
+        catch (ConfigException e) { return GlobalOptions.Fail(e.Message); }
+        using var data = DataSource.Open(settings[0].Data, workdir, Console.WriteLine);
+        TorchSharp.torch.set_num_threads(threads);
+        NativeHeap.KeepFreedMemory();   // as a trainer does, before the first tensor
+        var peak = StepBenchmark.SgemmPeak();
+        var heap = NativeHeap.Kept ? "freed memory kept (mallopt)" : "glibc defaults";
+        Console.WriteLine($"bench step: {configFile}, {steps} steps x {repeats} repeat(s) per scheme, {threads} thread(s); "
+                          + $"sgemm 2048³ peak {peak / 1e9:F1} GFLOP/s; heap: {heap}");
+        var results = StepBenchmark.Run(settings, data, steps, repeats);
+        Console.WriteLine($"{"scheme",-22} {"min ms",8} {"median ms",10} {"tok/s",9} {"MFU",6} {"median vs " + results[0].Scheme,20}");
+        foreach (var t in results)
+            Console.WriteLine($"{t.Scheme,-22} {t.Min * 1e3,8:F1} {t.Median * 1e3,10:F1} {t.TokensPerStep / t.Median,9:N0} {t.Mfu(t.Median, peak),6:P0} "
+                              + $"{t.Median / results[0].Median,20:F3}");
+        return 0;
     }
 
     static double Bare(TrainSettings settings, string runDir, string workdir)
