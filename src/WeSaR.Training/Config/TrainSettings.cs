@@ -64,12 +64,13 @@ public sealed record InitSettings(InitScheme Scheme)
 }
 
 /// <summary>optim.*: AdamW, the warm-up + cosine schedule, clipping and the z-loss weight.</summary>
-public sealed record OptimSettings(AdamWOptions AdamW, double MinLrRatio, long WarmupSteps, double GradClip, double ZLoss = 0)
+public sealed record OptimSettings(AdamWOptions AdamW, double MinLrRatio, long WarmupSteps, double GradClip, double ZLoss, Loop.ZClipSettings ZClip)
 {
     public static OptimSettings From(ConfigReader r) => new(
         new AdamWOptions(r.Double("optim.lr", positive: true), r.Double("optim.beta1", 0), r.Double("optim.beta2", 0),
             r.Double("optim.eps", positive: true), r.Double("optim.weight-decay", 0)),
-        r.Double("optim.min-lr-ratio", 0), r.Long("optim.warmup-steps", 0), r.Double("optim.grad-clip", 0), r.Double("optim.z-loss", 0));
+        r.Double("optim.min-lr-ratio", 0), r.Long("optim.warmup-steps", 0), r.Double("optim.grad-clip", 0), r.Double("optim.z-loss", 0),
+        Loop.ZClipSettings.From(r));
 }
 
 /// <summary>train.*: the loop's length, batch and cadences.</summary>

@@ -9,8 +9,9 @@ using static TorchSharp.torch;
 
 namespace WeSaR.Training.Loop;
 
-/// <summary>Where a run stands between steps; saved with every checkpoint.</summary>
-public sealed record TrainerState(long Step, long DataPosition, long Tokens, double LrFactor, long Seed, string Scheme, GptConfig Model);
+/// <summary>Where a run stands between steps; saved with every checkpoint. <c>ZClip</c>: null in checkpoints from before it.</summary>
+public sealed record TrainerState(long Step, long DataPosition, long Tokens, double LrFactor, long Seed, string Scheme, GptConfig Model,
+    ZClipState? ZClip = null);
 
 /// <summary>
 /// One model, its optimizer and its data, advanced one step at a time. The caller decides when to evaluate,
@@ -44,6 +45,8 @@ public sealed class Trainer : IDisposable
 
     /// <summary>Multiplies the scheduled learning rate: the product of every rollback's <c>LrScale</c> (one rollback's multiplier) so far.</summary>
     public double LrFactor { get; set; } = 1.0;
+
+    ZClipState zclip = ZClipState.Fresh;
 
     public Gpt Model => model;
 
@@ -117,7 +120,9 @@ public sealed class Trainer : IDisposable
         }
         ZLoss.Objective(loss, logits, o.ZLoss).backward();
         // An infinite bound measures the norm without clipping.
-        var gradNorm = nn.utils.clip_grad_norm_(parameters, o.GradClip > 0 ? o.GradClip : double.PositiveInfinity);
+        var fixedBound = o.GradClip > 0 ? o.GradClip : double.PositiveInfinity;
+        var gradNorm = nn.utils.clip_grad_norm_(parameters, o.ZClip.Enabled ? double.PositiveInfinity : fixedBound);
+        if (o.ZClip.Enabled) ClipAdaptively(gradNorm, fixedBound);
         Optim.Step(optimizer);
 
         if (settings.Faults.LeakKibPerStep > 0) leaked.Add(ones(settings.Faults.LeakKibPerStep * 256L).DetachFromDisposeScope());
@@ -127,6 +132,17 @@ public sealed class Trainer : IDisposable
         Tokens += (long)train.BatchSize * train.SeqLen;
         var metrics = new StepMetrics(Step, loss.item<float>(), gradNorm, lr, Tokens);
         return before is null ? metrics : metrics with { UpdateRatio = UpdateRatios(before), Gate = Gates(), LiveTensors = LiveTensorsAfterScope(scope) };
+    }
+
+    /// <summary>ZClip's bound, or the fixed one if lower, applied as clip_grad_norm_ would (the same coefficient).</summary>
+    void ClipAdaptively(double gradNorm, double fixedBound)
+    {
+        (var bound, zclip) = zclip.Step(gradNorm, settings.Optim.ZClip);
+        var limit = Math.Min(bound ?? double.PositiveInfinity, fixedBound);
+        if (gradNorm <= limit) return;
+        using var _ = no_grad();
+        using Scalar coefficient = limit / (gradNorm + 1e-6);
+        foreach (var p in parameters) p.grad?.mul_(coefficient);
     }
 
     /// <summary>Mean validation loss over the configured number of fixed batches.</summary>
@@ -151,7 +167,7 @@ public sealed class Trainer : IDisposable
         [ModelFile] = StateBytes.Save(model),
         [OptimizerFile] = StateBytes.Save(optimizer),
         [StateFile] = JsonSerializer.SerializeToUtf8Bytes(
-            new TrainerState(Step, DataPosition, Tokens, LrFactor, settings.Run.Seed, settings.Init.Scheme.Name, config), Json),
+            new TrainerState(Step, DataPosition, Tokens, LrFactor, settings.Run.Seed, settings.Init.Scheme.Name, config, zclip), Json),
     });
 
     /// <summary>
@@ -168,7 +184,7 @@ public sealed class Trainer : IDisposable
         optimizer.Dispose();
         model.Dispose();
         (model, optimizer, parameters) = (m, opt, ps);
-        (Step, DataPosition, Tokens, LrFactor) = (state.Step, state.DataPosition, state.Tokens, state.LrFactor);
+        (Step, DataPosition, Tokens, LrFactor, zclip) = (state.Step, state.DataPosition, state.Tokens, state.LrFactor, state.ZClip ?? ZClipState.Fresh);
     }
 
     Tensor Logits(Tensor x) => model.call(x).view(-1, config.VocabSize);
