@@ -159,7 +159,7 @@ public sealed class ProtocolSerializerTests : IAsyncLifetime
             .Apply(new RolledBack(S, R, 61, 50, "cd34", 11, 0.5));
         var serializer = (SerializerWithStringManifest)system.Serialization.FindSerializerFor(state);
         var back = (SweepState)serializer.FromBinary(serializer.ToBinary(state), serializer.Manifest(state));
-        Assert.Equal(new ResumePoint(50, "cd34", 11, 0.5), back.Runs.Single().Resume);
+        Assert.Equal(new ResumePoint(50, "cd34", 11, 0.5, AfterRollback: true), back.Runs.Single().Resume);
         Assert.Equal(state.Runs.Single() with { Spec = back.Runs.Single().Spec }, back.Runs.Single());
         Assert.Throws<System.Runtime.Serialization.SerializationException>(() => serializer.FromBinary([], "SweepStarted.v99"));
     }
@@ -177,7 +177,7 @@ public sealed class ProtocolSerializerTests : IAsyncLifetime
             s = s.Apply(e);
         var run = s.Runs.Single();
         Assert.Equal((RunPhase.Running, 1, 1), (run.Phase, run.Spikes, run.Rollbacks));
-        Assert.Equal(new ResumePoint(10, "a", 15, 0.5), run.Resume);
+        Assert.Equal(new ResumePoint(10, "a", 15, 0.5, AfterRollback: true), run.Resume);
         s = s.Apply(new RunRestarted(S, R, 1, "x")).Apply(new CheckpointCommitted(S, R, 20, "c"));
         Assert.Equal(new ResumePoint(20, "c"), s.Runs.Single().Resume);   // the new checkpoint carries the skip and scale
         Assert.Equal((1, 1), (s.Runs.Single().Restarts, s.Runs.Single().Attempt));

@@ -85,6 +85,10 @@ public sealed class SweepDecisionTests
     {
         var rollback = Started().Spike(new RecordSpike(A, Spike, new SpikeDecision(new RollbackOrder(30, 20, 11, 0.5), null), "c20"));
         Assert.Collection(rollback, e => Assert.IsType<SpikeDetected>(e), e => Assert.Equal(new RolledBack(S, A, 30, 20, "c20", 11, 0.5), e));
+        // The resume point after it says a rollback came between (the moments are reset again on a resume), until the next commit.
+        var rolledBack = Fold(Started(), rollback);
+        Assert.Equal(new ResumePoint(20, "c20", 11, 0.5, AfterRollback: true), rolledBack.Run(A)!.Resume);
+        Assert.False(rolledBack.Apply(new CheckpointCommitted(S, A, 30, "c30")).Run(A)!.Resume.AfterRollback);
         var failed = Started().Spike(new RecordSpike(A, Spike, new SpikeDecision(null, "too many rollbacks"), null));
         Assert.Collection(failed, e => Assert.IsType<SpikeDetected>(e), e => Assert.Equal(new RunFailed(S, A, 30, "too many rollbacks"), e));
 

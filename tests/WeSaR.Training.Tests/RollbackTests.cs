@@ -76,6 +76,31 @@ public sealed class RollbackTests : IDisposable
     }
 
     [Fact]
+    public void With_reset_moments_a_rollback_warms_the_rate_up_again_and_a_resume_after_it_does_the_same()
+    {
+        string[] spam = ["faults.poison-batches=[25]", "spike.rollback.reset-moments=on", "spike.rollback.rewarmup-steps=4"];
+        var live = Train(Settings(Path.Combine(dir.Path, "live"), spam), new Recorder());
+        Assert.True(live.Finished, live.Failure);
+        Assert.Equal(1, live.Rollbacks);
+        var metrics = MetricsLog.Read(Path.Combine(live.RunDir, MetricsLog.FileName)).ToDictionary(m => m.Step);
+        // Back at step 20: the step to 21 runs at a quarter of the schedule, the step to 24 at all of it.
+        for (var k = 21; k <= 25; k++)
+            Assert.Equal(LrSchedule.At(k - 1, 3e-3, 5, 40, 0.1) * Math.Min(1.0, (k - 20) / 4.0), metrics[k].Lr, 12);
+
+        // A run stopped at step 20 and resumed from the rollback's resume point (as the orchestrator resumes one that
+        // crashed right after its rollback) ends with the live run's weights.
+        var s = Settings(Path.Combine(dir.Path, "resumed"), [.. spam, "train.stop-at=20"]);
+        using (var data = DataSource.Open(s.Data, dir.Path))
+            Assert.Equal(20, new TrainingRun(s, s.Run.Dir).Execute(data, ResumePoint.Fresh, new LocalRunControl(s.Spike), new Recorder(), CancellationToken.None).Step);
+        var rest = Settings(Path.Combine(dir.Path, "resumed"), spam);
+        using var again = DataSource.Open(rest.Data, dir.Path);
+        var resumed = new TrainingRun(rest, rest.Run.Dir).Execute(again, new ResumePoint(20, SkipBatches: 6, AfterRollback: true),
+            new LocalRunControl(rest.Spike), new Recorder(), CancellationToken.None);
+        Assert.Equal(0, resumed.Rollbacks);
+        Assert.Equal(live.ModelSha256, resumed.ModelSha256);
+    }
+
+    [Fact]
     public void Spikes_beyond_the_rollback_budget_fail_the_run_with_the_reason()
     {
         // Without skipping, the same poisoned batch comes back after every rollback.

@@ -25,6 +25,7 @@ public sealed record SweepDefinition(SweepId Id, string Name, int MaxRestarts, I
         ["optim.z-loss"] = c => c.GetDouble("optim.z-loss") == 0,
         ["model.qk-norm"] = c => !c.GetBoolean("model.qk-norm"),
         ["optim.zclip.enabled"] = c => !c.GetBoolean("optim.zclip.enabled"),
+        ["spike.rollback.reset-moments"] = c => !c.GetBoolean("spike.rollback.reset-moments"),
     };
 
     /// <summary>What a run's id hashes: every key that changes what it computes, in canonical form.</summary>

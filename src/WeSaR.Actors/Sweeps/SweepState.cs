@@ -62,7 +62,7 @@ public sealed partial record SweepState(SweepId Id, string Name, SweepPhase Phas
             Rollbacks = r.Rollbacks + 1,
             // Back to the point it already resumes from (no checkpoint since): the scales compound, as in the live run.
             Resume = new ResumePoint(b.ToStep, b.ToManifestSha256, b.SkipBatches,
-                b.LrScale * (r.Resume.Step == b.ToStep && r.Resume.ManifestSha256 == b.ToManifestSha256 ? r.Resume.LrScale : 1)),
+                b.LrScale * (r.Resume.Step == b.ToStep && r.Resume.ManifestSha256 == b.ToManifestSha256 ? r.Resume.LrScale : 1), AfterRollback: true),
         }),
         RunRestarted x => With(x.Run, r => r with { Restarts = r.Restarts + 1, Attempt = x.Attempt }),
         RunCompleted c => With(c.Run, r => r with { Phase = RunPhase.Completed, Result = c.Metrics }),

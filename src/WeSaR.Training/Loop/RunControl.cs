@@ -7,9 +7,12 @@ namespace WeSaR.Training.Loop;
 /// Where a run starts. With a manifest hash: exactly that committed checkpoint. Without: the newest valid
 /// checkpoint at or before <c>Step</c> (none: the initialisation). A damaged or missing one is passed over
 /// (see <see cref="StartChoice"/>). Then <c>SkipBatches</c> and <c>LrScale</c>
-/// apply a rollback that was decided after that checkpoint.
+/// apply a rollback that was decided after that checkpoint; <c>AfterRollback</c> says there was one (so the
+/// optimizer moments are reset, where spike.rollback.reset-moments says so, as in the live run).
 /// </summary>
-public sealed record ResumePoint(long Step, string? ManifestSha256 = null, long SkipBatches = 0, double LrScale = 1.0)
+public sealed record ResumePoint(long Step, string? ManifestSha256 = null, long SkipBatches = 0, double LrScale = 1.0,
+    [property: System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingDefault)]
+    bool AfterRollback = false)
 {
     public static readonly ResumePoint Fresh = new(0);
     public static readonly ResumePoint Newest = new(long.MaxValue);

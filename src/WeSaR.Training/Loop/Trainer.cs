@@ -9,9 +9,10 @@ using static TorchSharp.torch;
 
 namespace WeSaR.Training.Loop;
 
-/// <summary>Where a run stands between steps; saved with every checkpoint. <c>ZClip</c>: null in checkpoints from before it.</summary>
+/// <summary>Where a run stands between steps; saved with every checkpoint. <c>ZClip</c>: null in checkpoints from before it.
+/// <c>Rewarm</c>: the step the moments were last reset at and the re-warm-up's length (null: never reset).</summary>
 public sealed record TrainerState(long Step, long DataPosition, long Tokens, double LrFactor, long Seed, string Scheme, GptConfig Model,
-    ZClipState? ZClip = null);
+    ZClipState? ZClip = null, (long From, long Steps)? Rewarm = null);
 
 /// <summary>
 /// One model, its optimizer and its data, advanced one step at a time. The caller decides when to evaluate,
@@ -47,6 +48,7 @@ public sealed class Trainer : IDisposable
     public double LrFactor { get; set; } = 1.0;
 
     ZClipState zclip = ZClipState.Fresh;
+    (long From, long Steps)? rewarm;
 
     public Gpt Model => model;
 
@@ -104,7 +106,7 @@ public sealed class Trainer : IDisposable
         manual_seed(stepSeed);
         if (Device.type == DeviceType.CUDA) cuda.manual_seed_all(stepSeed);
         var o = settings.Optim;
-        var lr = LrSchedule.At(Step, o.AdamW.Lr, o.WarmupSteps, settings.Train.Steps, o.MinLrRatio) * LrFactor;
+        var lr = LrSchedule.At(Step, o.AdamW.Lr, o.WarmupSteps, settings.Train.Steps, o.MinLrRatio) * LrFactor * Rewarming();
         Optim.SetLearningRate(optimizer, lr);
 
         var (x, y) = train.Batch(DataPosition, Device);
@@ -132,6 +134,25 @@ public sealed class Trainer : IDisposable
         Tokens += (long)train.BatchSize * train.SeqLen;
         var metrics = new StepMetrics(Step, loss.item<float>(), gradNorm, lr, Tokens);
         return before is null ? metrics : metrics with { UpdateRatio = UpdateRatios(before), Gate = Gates(), LiveTensors = LiveTensorsAfterScope(scope) };
+    }
+
+    /// <summary>The re-warm-up's factor on the learning rate: (steps since the reset + 1) / its length, up to 1.</summary>
+    double Rewarming() => rewarm is { } r && r.Steps > 0 ? Math.Min(1.0, (Step - r.From + 1) / (double)r.Steps) : 1.0;
+
+    /// <summary>
+    /// Zeroes AdamW's moments and step counts (a fresh Adam's bias correction) and warms the learning rate up again
+    /// over <paramref name="rewarmSteps"/>, from this step.
+    /// </summary>
+    public void ResetMoments(long rewarmSteps)
+    {
+        using var _ = no_grad();
+        foreach (var s in optimizer.state_dict().State.Cast<AdamW.State>())
+        {
+            s.exp_avg.zero_();
+            s.exp_avg_sq.zero_();
+            s.step = 0;
+        }
+        rewarm = (Step, rewarmSteps);
     }
 
     /// <summary>ZClip's bound, or the fixed one if lower, applied as clip_grad_norm_ would (the same coefficient).</summary>
@@ -167,7 +188,7 @@ public sealed class Trainer : IDisposable
         [ModelFile] = StateBytes.Save(model),
         [OptimizerFile] = StateBytes.Save(optimizer),
         [StateFile] = JsonSerializer.SerializeToUtf8Bytes(
-            new TrainerState(Step, DataPosition, Tokens, LrFactor, settings.Run.Seed, settings.Init.Scheme.Name, config, zclip), Json),
+            new TrainerState(Step, DataPosition, Tokens, LrFactor, settings.Run.Seed, settings.Init.Scheme.Name, config, zclip, rewarm), Json),
     });
 
     /// <summary>
@@ -184,7 +205,7 @@ public sealed class Trainer : IDisposable
         optimizer.Dispose();
         model.Dispose();
         (model, optimizer, parameters) = (m, opt, ps);
-        (Step, DataPosition, Tokens, LrFactor, zclip) = (state.Step, state.DataPosition, state.Tokens, state.LrFactor, state.ZClip ?? ZClipState.Fresh);
+        (Step, DataPosition, Tokens, LrFactor, zclip, rewarm) = (state.Step, state.DataPosition, state.Tokens, state.LrFactor, state.ZClip ?? ZClipState.Fresh, state.Rewarm);
     }
 
     Tensor Logits(Tensor x) => model.call(x).view(-1, config.VocabSize);

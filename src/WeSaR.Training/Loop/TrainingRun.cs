@@ -71,7 +71,7 @@ public sealed class TrainingRun(TrainSettings settings, string runDir)
         // Recorded before the newer checkpoints are deleted below, so a crash in between rejects them again.
         if (start.Rejected.Count > 0) control.Rejected(start.Rejected, start.Point);
         MetricsLog? log = null;
-        var history = Rewind(trainer, start.Checkpoint, start.Point.SkipBatches, f => f * start.Point.LrScale, store, control, ref log);
+        var history = Rewind(trainer, start.Checkpoint, start.Point.SkipBatches, f => f * start.Point.LrScale, start.Point.AfterRollback, store, control, ref log);
         if (start.Checkpoint is not null) observer.Message($"resumed from step {start.Checkpoint.Step}");
         var board = settings.Run.TensorBoard ? new TensorBoardLog(runDir) : null;
         observer.Started(trainer.Step, s.Steps, trainer.ParameterCount);
@@ -113,7 +113,7 @@ public sealed class TrainingRun(TrainSettings settings, string runDir)
                         // checkpoint keep lowering it (the checkpoint's own factor predates them).
                         var factor = trainer.LrFactor * order.LrScale;
                         var target = order.ToStep == 0 ? null : CheckpointStore.Load(StepFolder(store, order.ToStep));
-                        history = Rewind(trainer, target, order.SkipBatches, _ => factor, store, control, ref log);
+                        history = Rewind(trainer, target, order.SkipBatches, _ => factor, afterRollback: true, store, control, ref log);
                         rollbacks++;
                         observer.RolledBack(order);
                         continue;
@@ -155,12 +155,14 @@ public sealed class TrainingRun(TrainSettings settings, string runDir)
     /// and detector history from the checkpoint, the data skip, the learning-rate factor (<paramref name="lrFactor"/>
     /// maps the checkpoint's own); checkpoints and metrics past it are dropped, as that history is being redone.
     /// </summary>
-    List<StreamPoint> Rewind(Trainer trainer, Checkpoint? to, long skipBatches, Func<double, double> lrFactor, CheckpointStore store,
-        IRunControl control, ref MetricsLog? log)
+    List<StreamPoint> Rewind(Trainer trainer, Checkpoint? to, long skipBatches, Func<double, double> lrFactor, bool afterRollback,
+        CheckpointStore store, IRunControl control, ref MetricsLog? log)
     {
         var history = Restore(trainer, to);
         trainer.SkipBatches(skipBatches);
         trainer.LrFactor = lrFactor(trainer.LrFactor);
+        var rollback = settings.Spike.Rollback;
+        if (afterRollback && rollback.ResetMoments) trainer.ResetMoments(rollback.RewarmupSteps);
         store.DeleteAfter(trainer.Step);
         log?.Dispose();
         log = new MetricsLog(Path.Combine(runDir, MetricsLog.FileName), trainer.Step);

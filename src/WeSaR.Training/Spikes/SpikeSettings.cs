@@ -13,7 +13,10 @@ public sealed record DivergenceSettings(bool Enabled, int Window, double Rise);
 
 /// <summary>spike.rollback.*: what a detected spike does to the run.</summary>
 /// <param name="DivergenceLrScale">Further multiplies the learning rate after a rollback for a divergence.</param>
-public sealed record RollbackSettings(bool Enabled, long Margin, bool SkipData, double LrScale, int Max, double DivergenceLrScale = 1.0);
+/// <param name="ResetMoments">Zero AdamW's moments after a rollback (SPAM, Huang et al. 2025) and warm the rate up again
+/// over <c>RewarmupSteps</c>: the moments hold the spike's gradients, which the restored weights never saw.</param>
+public sealed record RollbackSettings(bool Enabled, long Margin, bool SkipData, double LrScale, int Max, double DivergenceLrScale = 1.0,
+    bool ResetMoments = false, long RewarmupSteps = 0);
 
 /// <summary>spike.*: the detectors to run over the loss and gradient-norm streams, and the rollback policy.</summary>
 public sealed record SpikeSettings(bool NonFinite, ZScoreSettings ZScore, RatioSettings Ratio, DivergenceSettings Divergence, RollbackSettings Rollback)
@@ -30,7 +33,8 @@ public sealed record SpikeSettings(bool NonFinite, ZScoreSettings ZScore, RatioS
             r.Double("spike.divergence.rise", positive: true));
         var b = new RollbackSettings(r.Bool("spike.rollback.enabled"), r.Long("spike.rollback.margin", 0),
             r.Bool("spike.rollback.skip-data"), r.Double("spike.rollback.lr-scale", positive: true), r.Int("spike.rollback.max", 0),
-            r.Double("spike.rollback.divergence-lr-scale", positive: true));
+            r.Double("spike.rollback.divergence-lr-scale", positive: true), r.Bool("spike.rollback.reset-moments"),
+            r.Long("spike.rollback.rewarmup-steps", 0));
         foreach (var (key, scale) in new[] { ("lr-scale", b.LrScale), ("divergence-lr-scale", b.DivergenceLrScale) })
             if (scale > 1) r.Problem($"spike.rollback.{key} must be at most 1, got {scale}");
         return new(r.Bool("spike.non-finite"), z, q, d, b);
