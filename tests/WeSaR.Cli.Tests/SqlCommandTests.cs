@@ -141,6 +141,8 @@ public sealed class SqlCommandTests : IClassFixture<HistoryCommandTests.Sweep>
         Assert.Equal(0.5, row.GetProperty("f").GetDouble());
 
         Assert.Equal("[]", Ok("select * from runs where false", "--json").Trim());
+        // Of several statements, the last one's result.
+        Assert.Equal($"n\n{s.Events.OfType<RunCompleted>().Count()}\n", Ok("select 1 as one; create table done as select run from runs where state = 'completed'; select count(*) as n from done;", "--csv"));
         var table = Ok("select run, spikes from runs order by run");
         Assert.Matches(@"run\s+spikes", table);
         Assert.EndsWith("4 rows\n", table);

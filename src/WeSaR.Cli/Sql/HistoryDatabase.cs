@@ -65,17 +65,24 @@ public sealed class HistoryDatabase : IDisposable
         return new HistoryDatabase(sweeps, sharedDir);
     }
 
-    /// <summary>Runs a query (a <see cref="DuckDBException"/> says what is wrong with it) and reads its whole result.</summary>
+    /// <summary>
+    /// Runs a query (a <see cref="DuckDBException"/> says what is wrong with it) and reads its whole result; of
+    /// several statements, each runs in turn and the last one's result is it.
+    /// </summary>
     public SqlResult Query(string sql)
     {
         using var command = connection.CreateCommand();
         command.CommandText = sql;
         using var reader = command.ExecuteReader();
-        var columns = Enumerable.Range(0, reader.FieldCount).Select(reader.GetName).ToList();
-        var rows = new List<object?[]>();
-        while (reader.Read())
-            rows.Add(Enumerable.Range(0, reader.FieldCount).Select(i => reader.IsDBNull(i) ? null : reader.GetValue(i)).ToArray());
-        return new SqlResult(columns, rows);
+        SqlResult result;
+        do
+        {
+            var rows = new List<object?[]>();
+            while (reader.Read())
+                rows.Add(Enumerable.Range(0, reader.FieldCount).Select(i => reader.IsDBNull(i) ? null : reader.GetValue(i)).ToArray());
+            result = new SqlResult(Enumerable.Range(0, reader.FieldCount).Select(reader.GetName).ToList(), rows);
+        } while (reader.NextResult());
+        return result;
     }
 
     /// <summary>Writes a table, a view or a query's result (<see cref="SqlText.CopySource"/>) to a Parquet file; returns its row count.</summary>
