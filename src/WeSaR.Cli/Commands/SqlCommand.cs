@@ -36,9 +36,9 @@ public static class SqlCommand
         if (string.IsNullOrWhiteSpace(query) && parquet is null) return GlobalOptions.Fail("sql: give a query, or --parquet <folder> to write the tables (see wesar sql --help)");
         return await HistoryAccess.With(source, workdir, async host =>
         {
-            using var db = await HistoryDatabase.Open(host.History, host.SharedDir);
             try
             {
+                using var db = await HistoryDatabase.Open(host.History, host.SharedDir);
                 if (parquet is not null) return Parquet(db, query, parquet);
                 var result = db.Query(query!);
                 if (json) Console.WriteLine(SqlOutput.Json(result));
@@ -46,6 +46,7 @@ public static class SqlCommand
                 else SqlOutput.Table(result);
                 return 0;
             }
+            // A query DuckDB rejects or cannot carry out (a file it cannot write, say): its reason, on one line.
             catch (DuckDBException e) { return GlobalOptions.Fail("sql: " + SqlText.OneLine(e.Message)); }
         });
     }
