@@ -24,6 +24,13 @@ public static class Tables
 
     public static void PrintJson<T>(T value) => Console.WriteLine(JsonSerializer.Serialize(value, Json));
 
+    /// <summary>One CSV field (RFC 4180 quoting; numbers in the invariant culture, doubles round-trip).</summary>
+    public static string Csv(object? v)
+    {
+        var s = v switch { null => "", double d => d.ToString("R", CultureInfo.InvariantCulture), IFormattable f => f.ToString(null, CultureInfo.InvariantCulture), _ => v.ToString() ?? "" };
+        return s.IndexOfAny([',', '"', '\n', '\r']) >= 0 ? "\"" + s.Replace("\"", "\"\"") + "\"" : s;
+    }
+
     public static string Num(double? x, string format = "F4") => x is { } v ? v.ToString(format, CultureInfo.InvariantCulture) : "-";
 
     public static void Runs(IReadOnlyList<RunRecord> runs)

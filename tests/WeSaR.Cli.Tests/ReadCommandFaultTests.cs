@@ -20,7 +20,7 @@ public sealed class ReadCommandFaultTests : IClassFixture<FinishedSweep>
     string[][] ReadCommands(string outDir) =>
     [
         ["sweep", "list"], ["sweep", "status", s.Id], ["sweep", "status", s.Id, "--json"], ["sweep", "compare", s.Id],
-        ["runs", "list"], ["runs", "show", s.Run], ["runs", "events", s.Run], ["report", s.Id, "--out", outDir],
+        ["runs", "list"], ["runs", "show", s.Run], ["runs", "events", s.Run], ["report", s.Id, "--out", outDir], ["sql", "select count(*) from runs"],
     ];
 
     static void AssertOneLine(Wesar.Result r, string expected)

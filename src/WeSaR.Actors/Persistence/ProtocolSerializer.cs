@@ -60,8 +60,11 @@ public sealed class ProtocolSerializer : SerializerWithStringManifest
 
     public override int Identifier => 4170;
 
-    public override string Manifest(object o) =>
-        Manifests.TryGetValue(o.GetType(), out var m) ? m : throw new ArgumentException($"{o.GetType()} is not a type of {nameof(ProtocolSerializer)}");
+    public override string Manifest(object o) => ManifestOf(o.GetType());
+
+    /// <summary>The manifest a type is written under (what the journal stores beside each event).</summary>
+    public static string ManifestOf(Type t) =>
+        Manifests.TryGetValue(t, out var m) ? m : throw new ArgumentException($"{t} is not a type of {nameof(ProtocolSerializer)}");
 
     public override byte[] ToBinary(object obj) => JsonSerializer.SerializeToUtf8Bytes(obj, obj.GetType(), json);
 

@@ -1,5 +1,4 @@
 using System.CommandLine;
-using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using Spectre.Console;
@@ -123,15 +122,9 @@ public static class RunsCommand
                 foreach (var r in runs)
                     writer.WriteLine(string.Join(",", new object?[] { r.Sweep, r.Run, r.Label, r.Scheme, r.Lr, r.Seed, r.State.Name(), r.Step, r.Steps, r.Spikes,
                         r.Rollbacks, r.Restarts, r.ValLoss, r.ValPpl, r.LastLoss, r.TokensPerS, r.WallSeconds, r.Node, r.Slot, r.Device,
-                        r.StartedUtc?.ToString("o"), r.EndedUtc?.ToString("o"), r.Failure }.Select(Csv)));
+                        r.StartedUtc?.ToString("o"), r.EndedUtc?.ToString("o"), r.Failure }.Select(Tables.Csv)));
             }
             if (output is not null) Console.Error.WriteLine($"wrote {runs.Count} run(s) to {output}");
             return 0;
         });
-
-    static string Csv(object? v)
-    {
-        var s = v switch { null => "", double d => d.ToString("R", CultureInfo.InvariantCulture), IFormattable f => f.ToString(null, CultureInfo.InvariantCulture), _ => v.ToString() ?? "" };
-        return s.IndexOfAny([',', '"', '\n']) >= 0 ? "\"" + s.Replace("\"", "\"\"") + "\"" : s;
-    }
 }
