@@ -31,6 +31,8 @@ public static class Program
         NodeCommand.Create(),
         RunsCommand.Create(),
         ReportCommand.Create(),
+        ExportCommand.Create(),
+        SampleCommand.Create(),
         BenchCommand.Create(),
     };
 }
