@@ -1,4 +1,5 @@
 using WeSaR.Model.Checkpoints;
+using WeSaR.Training.Config;
 using WeSaR.Training.Loop;
 
 namespace WeSaR.Training.Tests;
@@ -29,6 +30,21 @@ public sealed class SavedRunTests
     {
         var dir = Directory.CreateTempSubdirectory("wesar-test-").FullName;
         try { Assert.Equal($"{dir} is not a run folder (it has no config.conf)", SavedRun.Find(dir, null).Problem); }
+        finally { Directory.Delete(dir, recursive: true); }
+    }
+
+    [Fact]
+    public void A_run_folders_config_reads_back_to_the_same_settings_empty_strings_and_colons_included()
+    {
+        var written = TrainSettings.Load(null, ["run.name=", "run.device=cuda:0", "init.scheme=embed-ln(wesar(he))", "data.path=a//b.txt", "model.qk-norm=on"]);
+        var dir = Directory.CreateTempSubdirectory("wesar-test-").FullName;
+        try
+        {
+            File.WriteAllText(Path.Combine(dir, TrainingRun.ConfigFile), ConfigLoader.Canonical(written.Source));
+            var read = SavedRun.Settings(dir);
+            Assert.Equal((written.Run, written.Data, written.Model, written.Init, written.Optim, written.Train),
+                (read.Run, read.Data, read.Model, read.Init, read.Optim, read.Train));
+        }
         finally { Directory.Delete(dir, recursive: true); }
     }
 }

@@ -10,7 +10,7 @@ public static class SampleCommand
     public static Command Create()
     {
         var run = SavedRuns.Run();
-        var prompt = new Option<string>("--prompt", "-p") { Description = "Text to continue (printed with the sample)", DefaultValueFactory = _ => "\n" };
+        var prompt = new Option<string>("--prompt", "-p") { Description = "Text to continue, printed before the sample (default: a newline)", DefaultValueFactory = _ => "\n" };
         var tokens = new Option<int>("--tokens", "-n") { Description = "New tokens to generate", DefaultValueFactory = _ => 200 };
         var temperature = new Option<double>("--temperature", "-t")
         {
