@@ -32,6 +32,8 @@ public static class Program
         RunsCommand.Create(),
         ReportCommand.Create(),
         SqlCommand.Create(),
+        ExportCommand.Create(),
+        SampleCommand.Create(),
         BenchCommand.Create(),
     };
 }

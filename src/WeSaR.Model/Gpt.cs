@@ -95,6 +95,9 @@ public sealed class Gpt : nn.Module<Tensor, Tensor>
     readonly Dropout drop;
     readonly Scalar? embedScale;   // null: embeddings unscaled
 
+    /// <summary>Epsilon of the embedding LayerNorm (embed-ln), LibTorch's default, stated so exports can name it.</summary>
+    public const double LayerNormEps = 1e-5;
+
     public GptConfig Config { get; }
 
     public InitScheme Scheme { get; }
@@ -109,7 +112,7 @@ public sealed class Gpt : nn.Module<Tensor, Tensor>
         using (no_grad()) nn.init.normal_(wpe, 0.0, s.TargetStd(new(MatrixRole.Position, c.DModel, c.NLayer, -1)));
         // Takase et al.: multiply embeddings by sqrt(d) so their scale matches the residual stream's.
         embedScale = s.ScaledEmbed ? (Scalar)Math.Sqrt(c.DModel) : null;
-        ln_e = s.EmbedNorm ? nn.LayerNorm(c.DModel) : null;
+        ln_e = s.EmbedNorm ? nn.LayerNorm(c.DModel, LayerNormEps) : null;
         h = new ModuleList<Block>(Enumerable.Range(0, c.NLayer).Select(i => new Block(c, i, s)).ToArray());
         ln_f = new(c.DModel);
         lm_head = new(c.DModel, c.VocabSize, new(MatrixRole.Head, c.DModel, c.NLayer, -1), s);

@@ -63,8 +63,11 @@ public sealed class CheckpointStore
     }
 
     /// <summary>Committed checkpoints, oldest first (manifests read, file hashes not yet checked).</summary>
-    public IReadOnlyList<CheckpointInfo> List() =>
-        System.IO.Directory.GetDirectories(Directory, "step-*")
+    public IReadOnlyList<CheckpointInfo> List() => Committed(Directory);
+
+    /// <summary>Like <see cref="List"/>, for a reader: opens no store, so stray temp folders stay (a trainer may be writing one).</summary>
+    public static IReadOnlyList<CheckpointInfo> Committed(string directory) =>
+        System.IO.Directory.GetDirectories(directory, "step-*")
             .Select(dir => (dir, manifest: Path.Combine(dir, ManifestName)))
             .Where(x => File.Exists(x.manifest))
             .Select(x =>

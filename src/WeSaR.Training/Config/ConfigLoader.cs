@@ -98,9 +98,6 @@ public static partial class ConfigLoader
     /// <summary>Whether a leaf value is a list. An empty list is neither an array nor a string to HOCON's reader, so it is recognised by its null string.</summary>
     public static bool IsList(HoconValue leaf) => leaf.IsArray() || leaf.GetString() is null;
 
-    /// <summary>Renders the merged configuration as HOCON, for the run folder.</summary>
-    public static string Render(Akka.Configuration.Config config) => config.Root.ToString(2);
-
     public static IEnumerable<string> Leaves(HoconValue value, string prefix) =>
         value.IsObject()
             ? value.GetObject().Items.SelectMany(kv => Leaves(kv.Value, prefix.Length == 0 ? kv.Key : $"{prefix}.{kv.Key}"))

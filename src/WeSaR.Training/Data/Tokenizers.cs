@@ -14,6 +14,9 @@ public interface ITextTokenizer
     int? DocumentSeparator { get; }
 
     IReadOnlyList<int> Encode(string text);
+
+    /// <summary>Token ids back to text; bytes that are no valid UTF-8 (a sample cut mid-character) become U+FFFD.</summary>
+    string Decode(IEnumerable<int> ids);
 }
 
 /// <summary>UTF-8 bytes as tokens: 256 symbols, no training, ideal for tiny CPU models.</summary>
@@ -26,6 +29,8 @@ public sealed class ByteTokenizer : ITextTokenizer
     public int? DocumentSeparator => null;
 
     public IReadOnlyList<int> Encode(string text) => Encoding.UTF8.GetBytes(text).Select(b => (int)b).ToArray();
+
+    public string Decode(IEnumerable<int> ids) => Encoding.UTF8.GetString(ids.Select(i => (byte)i).ToArray());
 }
 
 /// <summary>GPT-2 BPE (Microsoft.ML.Tokenizers with the packaged gpt2 vocabulary), with &lt;|endoftext|&gt; between documents.</summary>
@@ -40,6 +45,8 @@ public sealed class Gpt2Tokenizer : ITextTokenizer
     public int? DocumentSeparator => 50256;
 
     public IReadOnlyList<int> Encode(string text) => tokenizer.EncodeToIds(text);
+
+    public string Decode(IEnumerable<int> ids) => tokenizer.Decode(ids);
 }
 
 public static class Tokenizers

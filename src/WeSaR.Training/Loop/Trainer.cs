@@ -198,7 +198,7 @@ public sealed class Trainer : IDisposable
     public void Restore(Checkpoint? c)
     {
         var state = c is null ? new TrainerState(0, 0, 0, 1.0, settings.Run.Seed, settings.Init.Scheme.Name, config)
-            : JsonSerializer.Deserialize<TrainerState>(c.File(StateFile), Json)!;
+            : State(c);
         if (state.Model != config || state.Scheme != settings.Init.Scheme.Name)
             throw new InvalidDataException($"checkpoint at step {state.Step} is for {state.Scheme} {state.Model}, not {settings.Init.Scheme.Name} {config}");
         var (m, opt, ps) = Build(c);
@@ -207,6 +207,9 @@ public sealed class Trainer : IDisposable
         (model, optimizer, parameters) = (m, opt, ps);
         (Step, DataPosition, Tokens, LrFactor, zclip, rewarm) = (state.Step, state.DataPosition, state.Tokens, state.LrFactor, state.ZClip ?? ZClipState.Fresh, state.Rewarm);
     }
+
+    /// <summary>The trainer state saved in a checkpoint.</summary>
+    public static TrainerState State(Checkpoint c) => JsonSerializer.Deserialize<TrainerState>(c.File(StateFile), Json)!;
 
     Tensor Logits(Tensor x) => model.call(x).view(-1, config.VocabSize);
 

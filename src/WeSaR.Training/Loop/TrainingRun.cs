@@ -60,7 +60,8 @@ public sealed class TrainingRun(TrainSettings settings, string runDir)
     public RunSummary Execute(TokenFile data, ResumePoint from, IRunControl control, IRunObserver observer, CancellationToken ct, int attempt = 0)
     {
         Directory.CreateDirectory(runDir);
-        File.WriteAllText(Path.Combine(runDir, ConfigFile), ConfigLoader.Render(settings.Source));
+        // Canonical, not Akka's rendering: that writes strings unquoted ("name : ", "device : cuda:0"), which do not parse back.
+        File.WriteAllText(Path.Combine(runDir, ConfigFile), ConfigLoader.Canonical(settings.Source) + "\n");
         if (settings.Run.Threads > 0) TorchSharp.torch.set_num_threads(settings.Run.Threads);
 
         var s = settings.Train;
