@@ -31,6 +31,7 @@ public static class Program
         NodeCommand.Create(),
         RunsCommand.Create(),
         ReportCommand.Create(),
+        ServeCommand.Create(),
         BenchCommand.Create(),
     };
 }
