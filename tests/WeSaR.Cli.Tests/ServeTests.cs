@@ -1,0 +1,87 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.Json;
+using System.Text.RegularExpressions;
+using Microsoft.Playwright;
+using WeSaR.TestSupport;
+using Xunit.Abstractions;
+using static Microsoft.Playwright.Assertions;
+
+namespace WeSaR.Cli.Tests;
+
+/// <summary>
+/// `wesar serve` as a user meets it: a real server process over a real journal, the page in headless Chromium, and
+/// a sweep run by another process into the same journal while the page is open.
+/// </summary>
+public sealed class ServeTests(FinishedSweep sweep, ITestOutputHelper output) : IClassFixture<FinishedSweep>
+{
+    static readonly LocatorAssertionsToHaveCountOptions Soon = new() { Timeout = 30_000 };
+
+    [ChromiumFact]
+    public async Task The_page_shows_the_journals_numbers_and_a_new_sweeps_events_arrive_without_a_reload()
+    {
+        using var serve = new RunningWesar("--workdir", sweep.Work, "serve", "--port", FreePort.Next().ToString(CultureInfo.InvariantCulture));
+        var url = Regex.Match(serve.WaitFor(l => l.StartsWith("dashboard at ", StringComparison.Ordinal), TimeSpan.FromMinutes(1)), @"http://\S+/").Value;
+        var status = Wesar.Run("--workdir", sweep.Work, "sweep", "status", sweep.Id, "--json").Json();
+
+        using var profile = TestEnv.NewTempDir();
+        using var playwright = await Playwright.CreateAsync();
+        await using var browser = await playwright.Chromium.LaunchPersistentContextAsync(profile.Path,
+            new() { ExecutablePath = ChromiumFactAttribute.Executable, Headless = true, Args = ChromiumFactAttribute.Args, ViewportSize = new() { Width = 1400, Height = 1000 } });
+        var page = browser.Pages.Count > 0 ? browser.Pages[0] : await browser.NewPageAsync();
+        await page.GotoAsync($"{url}#sweep={sweep.Id}");
+
+        // The runs table says what `sweep status --json` says.
+        var runs = status.GetProperty("runs").EnumerateArray().ToList();
+        await Expect(page.Locator("#runs tbody tr")).ToHaveCountAsync(runs.Count, Soon);
+        foreach (var r in runs)
+        {
+            var row = page.Locator($"#runs tr[data-run='{r.GetProperty("run").GetString()}']");
+            await Expect(row.Locator("[data-field=state]")).ToHaveTextAsync(r.GetProperty("state").GetString()!);
+            await Expect(row.Locator("[data-field=step]")).ToHaveTextAsync($"{r.GetProperty("step").GetInt64()}/{r.GetProperty("steps").GetInt64()}");
+            await Expect(row.Locator("[data-field=val_loss]")).ToHaveTextAsync(r.GetProperty("val_loss").GetDouble().ToString("F4", CultureInfo.InvariantCulture));
+            await Expect(row.Locator("[data-field=loss]")).ToHaveTextAsync(r.GetProperty("last_loss").GetDouble().ToString("F4", CultureInfo.InvariantCulture));
+            foreach (var f in new[] { "spikes", "rollbacks", "restarts" })
+                await Expect(row.Locator($"[data-field={f}]")).ToHaveTextAsync(r.GetProperty(f).GetInt32().ToString(CultureInfo.InvariantCulture));
+        }
+
+        // A run's audit trail is the one `runs events` prints; its loss curve is drawn.
+        var first = runs[0].GetProperty("run").GetString()!;
+        await page.Locator($"#runs tr[data-run='{first}']").ClickAsync();
+        var events = Wesar.Run("--workdir", sweep.Work, "runs", "events", $"{sweep.Id}/{first}", "--json");
+        Assert.Equal(0, events.ExitCode);
+        var offsets = events.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => JsonDocument.Parse(l).RootElement.GetProperty("offset").GetInt64().ToString(CultureInfo.InvariantCulture)).ToList();
+        await Expect(page.Locator($"#trail li[data-run='{first}']")).ToHaveCountAsync(offsets.Count, Soon);
+        Assert.Equal(string.Join(",", offsets), await page.Locator("#trail li").EvaluateAllAsync<string>("items => items.map(li => li.dataset.offset).join(',')"));
+        await Expect(page.Locator("#loss-chart canvas")).ToHaveCountAsync(1);
+        await Expect(page.Locator("#compare tbody tr")).Not.ToHaveCountAsync(0);
+
+        // Another process writes a new sweep into the same journal; the page has it without being loaded again.
+        await page.EvaluateAsync("() => { window.sameDocument = true; }");
+        var another = await Task.Run(() => Wesar.Run("--workdir", sweep.Work, "sweep", "run", TestSweeps.Write(sweep.Dir.Path, "another", "run.seed = [3]", 6)));
+        Assert.True(another.ExitCode == 0, another.Stdout + another.Stderr);
+        var newId = Regex.Match(another.Stdout, @"^sweep (\S+):", RegexOptions.Multiline).Groups[1].Value;
+        await Expect(page.Locator($"#feed li[data-sweep='{newId}'][data-type=SweepCompleted]")).ToHaveCountAsync(1, Soon);
+        await Expect(page.Locator($"#sweeps tr[data-sweep='{newId}'] [data-field=state]")).ToHaveTextAsync("completed");
+        Assert.True(await page.EvaluateAsync<bool>("() => window.sameDocument === true"));
+
+        // From each event's write time in the journal to the page showing it (one clock: the same machine).
+        var shown = await page.Locator($"#feed li[data-sweep='{newId}']").EvaluateAllAsync<string>(
+            "items => items.map(li => [li.dataset.type, li.dataset.at, li.dataset.seen].join(' ')).join('\\n')");
+        var latencies = shown.Split('\n').Select(s => s.Split(' ')).Select(s => (Type: s[0],
+            Ms: long.Parse(s[2], CultureInfo.InvariantCulture) - DateTimeOffset.Parse(s[1], CultureInfo.InvariantCulture).ToUnixTimeMilliseconds())).OrderBy(x => x.Ms).ToList();
+        output.WriteLine($"latency from journal write to page, {latencies.Count} events of sweep {newId}: min {latencies[0].Ms} ms, "
+                         + $"median {latencies[latencies.Count / 2].Ms} ms, max {latencies[^1].Ms} ms");
+        foreach (var (type, ms) in latencies) output.WriteLine($"  {type}: {ms} ms");
+
+        var screenshot = Path.Combine(TestEnv.RepoRoot, "TestResults", "dashboard.png");
+        Directory.CreateDirectory(Path.GetDirectoryName(screenshot)!);
+        await page.ScreenshotAsync(new() { Path = screenshot, FullPage = true });
+        output.WriteLine($"screenshot: {screenshot}");
+
+        // Ctrl-C stops it cleanly.
+        using (var kill = Process.Start("kill", ["-INT", serve.Pid.ToString(CultureInfo.InvariantCulture)])) kill.WaitForExit();
+        Assert.Equal(0, serve.WaitForExit(TimeSpan.FromMinutes(1)));
+        Assert.Contains("dashboard stopped", serve.Output);
+    }
+}
