@@ -18,18 +18,36 @@ public sealed class ServeTests(FinishedSweep sweep, ITestOutputHelper output) : 
     static readonly LocatorAssertionsToHaveCountOptions Soon = new() { Timeout = 30_000 };
 
     [ChromiumFact]
-    public async Task The_page_shows_the_journals_numbers_and_a_new_sweeps_events_arrive_without_a_reload()
+    public Task On_a_SQLite_journal_the_page_shows_its_numbers_and_a_new_sweeps_events_arrive_without_a_reload() =>
+        Dashboard(sweep.Work, sweep.Dir.Path, sweep.Id, [], []);
+
+    [ChromiumPostgresFact]
+    public async Task On_a_PostgreSQL_journal_the_page_shows_its_numbers_and_a_new_sweeps_events_arrive_without_a_reload()
     {
-        using var serve = new RunningWesar("--workdir", sweep.Work, "serve", "--port", FreePort.Next().ToString(CultureInfo.InvariantCulture));
+        using var db = new PostgresDatabase();
+        using var dir = TestEnv.NewTempDir();
+        var env = new Dictionary<string, string> { ["WESAR_POSTGRES"] = db.ConnectionString };
+        string[] journal = ["--set", "orchestrator.journal.provider=postgresql"];
+        var work = Path.Combine(dir.Path, "work");
+        var first = Wesar.Run(TimeSpan.FromMinutes(10), env, ["--workdir", work, "sweep", "run", TestSweeps.Write(dir.Path, "short", "run.seed = [1, 2]", 6), .. journal]);
+        Assert.True(first.ExitCode == 0, first.Stdout + first.Stderr);
+        await Dashboard(work, dir.Path, Regex.Match(first.Stdout, @"^sweep (\S+):", RegexOptions.Multiline).Groups[1].Value, journal, env);
+    }
+
+    /// <param name="journal">The journal's --set options, for every command.</param>
+    async Task Dashboard(string work, string dir, string id, string[] journal, Dictionary<string, string> env)
+    {
+        Wesar.Result Cli(params string[] args) => Wesar.Run(TimeSpan.FromMinutes(10), env, ["--workdir", work, .. args, .. journal]);
+        using var serve = new RunningWesar(env, ["--workdir", work, "serve", "--port", FreePort.Next().ToString(CultureInfo.InvariantCulture), .. journal]);
         var url = Regex.Match(serve.WaitFor(l => l.StartsWith("dashboard at ", StringComparison.Ordinal), TimeSpan.FromMinutes(1)), @"http://\S+/").Value;
-        var status = Wesar.Run("--workdir", sweep.Work, "sweep", "status", sweep.Id, "--json").Json();
+        var status = Cli("sweep", "status", id, "--json").Json();
 
         using var profile = TestEnv.NewTempDir();
         using var playwright = await Playwright.CreateAsync();
         await using var browser = await playwright.Chromium.LaunchPersistentContextAsync(profile.Path,
             new() { ExecutablePath = ChromiumFactAttribute.Executable, Headless = true, Args = ChromiumFactAttribute.Args, ViewportSize = new() { Width = 1400, Height = 1000 } });
         var page = browser.Pages.Count > 0 ? browser.Pages[0] : await browser.NewPageAsync();
-        await page.GotoAsync($"{url}#sweep={sweep.Id}");
+        await page.GotoAsync($"{url}#sweep={id}");
 
         // The runs table says what `sweep status --json` says.
         var runs = status.GetProperty("runs").EnumerateArray().ToList();
@@ -48,7 +66,7 @@ public sealed class ServeTests(FinishedSweep sweep, ITestOutputHelper output) : 
         // A run's audit trail is the one `runs events` prints; its loss curve is drawn.
         var first = runs[0].GetProperty("run").GetString()!;
         await page.Locator($"#runs tr[data-run='{first}']").ClickAsync();
-        var events = Wesar.Run("--workdir", sweep.Work, "runs", "events", $"{sweep.Id}/{first}", "--json");
+        var events = Cli("runs", "events", $"{id}/{first}", "--json");
         Assert.Equal(0, events.ExitCode);
         var offsets = events.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => JsonDocument.Parse(l).RootElement.GetProperty("offset").GetInt64().ToString(CultureInfo.InvariantCulture)).ToList();
         await Expect(page.Locator($"#trail li[data-run='{first}']")).ToHaveCountAsync(offsets.Count, Soon);
@@ -58,7 +76,7 @@ public sealed class ServeTests(FinishedSweep sweep, ITestOutputHelper output) : 
 
         // Another process writes a new sweep into the same journal; the page has it without being loaded again.
         await page.EvaluateAsync("() => { window.sameDocument = true; }");
-        var another = await Task.Run(() => Wesar.Run("--workdir", sweep.Work, "sweep", "run", TestSweeps.Write(sweep.Dir.Path, "another", "run.seed = [3]", 6)));
+        var another = await Task.Run(() => Cli("sweep", "run", TestSweeps.Write(dir, "another", "run.seed = [3]", 6)));
         Assert.True(another.ExitCode == 0, another.Stdout + another.Stderr);
         var newId = Regex.Match(another.Stdout, @"^sweep (\S+):", RegexOptions.Multiline).Groups[1].Value;
         await Expect(page.Locator($"#feed li[data-sweep='{newId}'][data-type=SweepCompleted]")).ToHaveCountAsync(1, Soon);
@@ -74,7 +92,7 @@ public sealed class ServeTests(FinishedSweep sweep, ITestOutputHelper output) : 
                          + $"median {latencies[latencies.Count / 2].Ms} ms, max {latencies[^1].Ms} ms");
         foreach (var (type, ms) in latencies) output.WriteLine($"  {type}: {ms} ms");
 
-        var screenshot = Path.Combine(TestEnv.RepoRoot, "TestResults", "dashboard.png");
+        var screenshot = Path.Combine(TestEnv.RepoRoot, "TestResults", $"dashboard-{(journal.Length == 0 ? "sqlite" : "postgresql")}.png");
         Directory.CreateDirectory(Path.GetDirectoryName(screenshot)!);
         await page.ScreenshotAsync(new() { Path = screenshot, FullPage = true });
         output.WriteLine($"screenshot: {screenshot}");

@@ -462,3 +462,13 @@ public sealed class ChromiumFactAttribute : Xunit.FactAttribute
         if (!File.Exists(Executable)) Skip = $"needs Debian's chromium at {Executable} (apt-get install chromium; .ci/run installs it as root)";
     }
 }
+
+/// <summary>A <see cref="ChromiumFactAttribute"/> test over a PostgreSQL journal ($WESAR_TEST_POSTGRES): skipped without either.</summary>
+public sealed class ChromiumPostgresFactAttribute : Xunit.FactAttribute
+{
+    public ChromiumPostgresFactAttribute()
+    {
+        Skip = new ChromiumFactAttribute().Skip
+               ?? (PostgresFactAttribute.ConnectionString is null ? "set WESAR_TEST_POSTGRES to a PostgreSQL connection string (.ci/run does)" : null);
+    }
+}

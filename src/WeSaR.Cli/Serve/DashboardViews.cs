@@ -53,21 +53,29 @@ public static class DashboardViews
     /// </summary>
     public static double? Pace(RunRecord r, long tokensPerStep) => r.TokensPerS is > 0 and { } t ? tokensPerStep / t : null;
 
-    /// <param name="slots">Training slots the runs share, for the sweep's ETA (<see cref="SweepEta"/>).</param>
+    /// <param name="slots">Training slots the runs share, for the sweep's ETA.</param>
     public static SweepDetail Detail(SweepRead read, int slots)
     {
-        var rows = read.Runs.Select(r =>
+        var runs = read.Runs.Select(r =>
         {
             var status = read.State.Run(new RunId(r.Run))!;
             var settings = status.Spec.Settings([]);
-            var pace = Pace(r, (long)settings.Train.BatchSize * settings.Model.BlockSize);
-            var eta = r.State == RunPhase.Running && pace is { } p ? Math.Max(0, r.Steps - r.Step) * p : (double?)null;
-            return (Row: new RunRow(r, eta), status.Ended, Pace: pace);
+            return (r, status.Ended, Pace(r, (long)settings.Train.BatchSize * settings.Model.BlockSize));
         }).ToList();
-        var left = rows.Where(x => !x.Ended).Select(x => new SweepEta.RunLeft(x.Row.Run.Steps - x.Row.Run.Step,
-            x.Row.EtaSeconds is { } e ? TimeSpan.FromSeconds(e) : null)).ToList();
-        var sweepEta = SweepEta.Of(left, [.. rows.Where(x => x.Pace is not null).Select(x => x.Pace!.Value)], slots);
-        return new SweepDetail(read.State.Id.Value, read.State.Name, Phase(read.State.Phase), sweepEta?.TotalSeconds, [.. rows.Select(x => x.Row)]);
+        var (etas, sweep) = Etas(runs, slots);
+        return new SweepDetail(read.State.Id.Value, read.State.Name, Phase(read.State.Phase), sweep, [.. runs.Select((x, i) => new RunRow(x.r, etas[i]))]);
+    }
+
+    /// <summary>
+    /// Each run's time left (a running run's steps left at its pace) and the sweep's (<see cref="SweepEta"/>: the
+    /// runs not started at the mean pace, spread over the slots), in seconds.
+    /// </summary>
+    public static (IReadOnlyList<double?> Runs, double? Sweep) Etas(IReadOnlyList<(RunRecord Run, bool Ended, double? Pace)> runs, int slots)
+    {
+        var etas = runs.Select(x => x.Run.State == RunPhase.Running && x.Pace is { } p ? Math.Max(0, x.Run.Steps - x.Run.Step) * p : (double?)null).ToList();
+        var left = runs.Select((x, i) => (x, eta: etas[i])).Where(y => !y.x.Ended)
+            .Select(y => new SweepEta.RunLeft(y.x.Run.Steps - y.x.Run.Step, y.eta is { } e ? TimeSpan.FromSeconds(e) : null)).ToList();
+        return (etas, SweepEta.Of(left, [.. runs.Where(x => x.Pace is not null).Select(x => x.Pace!.Value)], slots)?.TotalSeconds);
     }
 
     public static AuditLine Audit(JournalEvent e) => new(e.Offset, e.SequenceNr, e.AtUtc, e.Event.Sweep.Value, (e.Event as IRunEvent)?.Run.Value,
