@@ -128,10 +128,11 @@ async function loadRun() {
     { label: "loss", stroke: palette[0], width: 1.5 },
     { label: "val loss", stroke: palette[1], paths: () => null, points: { show: true, size: 8, fill: palette[1] } },
     ], [curve.steps, curve.loss, curve.val_loss], { hooks: { draw: [marks(curve)] } });
+  // Ratios and gates are measured every train.measure-interval steps: their lines join the measured steps.
   for (const [key, box, title, log] of [["update_ratio", "ratio", "update ratio", false], ["gate", "gate", "gates α", true]]) {
     const kinds = Object.keys(curve[key]);
     $(box + "-box").hidden = kinds.length === 0;
-    if (kinds.length) chart($(box + "-chart"), title, kinds.map((k, i) => ({ label: k, stroke: palette[i % palette.length], width: 1.5 })),
+    if (kinds.length) chart($(box + "-chart"), title, kinds.map((k, i) => ({ label: k, stroke: palette[i % palette.length], width: 1.5, spanGaps: true })),
       [curve.steps, ...kinds.map(k => curve[key][k])], log ? { scales: { y: { distr: 3 } } } : {});
   }
   $("trail").replaceChildren(...trail.map(e => line(e)));
