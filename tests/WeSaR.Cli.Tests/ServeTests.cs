@@ -34,6 +34,31 @@ public sealed class ServeTests(FinishedSweep sweep, ITestOutputHelper output) : 
         await Dashboard(work, dir.Path, Regex.Match(first.Stdout, @"^sweep (\S+):", RegexOptions.Multiline).Groups[1].Value, journal, env);
     }
 
+    [Fact]
+    public void A_port_out_of_range_is_bad_input_and_a_port_taken_a_failure_each_in_one_line()
+    {
+        var range = Wesar.Run("--workdir", sweep.Work, "serve", "--port", "70000");
+        Assert.Equal((2, "error: --port: expected 0 to 65535, got 70000\n"), (range.ExitCode, range.Stderr));
+
+        var taken = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        taken.Start();
+        try
+        {
+            var port = ((System.Net.IPEndPoint)taken.LocalEndpoint).Port;
+            var r = Wesar.Run("--workdir", sweep.Work, "serve", "--port", port.ToString(CultureInfo.InvariantCulture));
+            Assert.Equal(1, r.ExitCode);
+            Assert.StartsWith($"error: cannot serve on 127.0.0.1:{port}: ", r.Stderr);
+            Assert.EndsWith("(choose another with --port)\n", r.Stderr);
+            Assert.DoesNotContain("   at ", r.Stderr);
+        }
+        finally { taken.Stop(); }
+
+        using var empty = TestEnv.NewTempDir();
+        var none = Wesar.Run("--workdir", empty.Path, "serve");
+        Assert.Equal(2, none.ExitCode);
+        Assert.StartsWith($"error: no journal in {empty.Path}", none.Stderr);
+    }
+
     /// <param name="journal">The journal's --set options, for every command.</param>
     async Task Dashboard(string work, string dir, string id, string[] journal, Dictionary<string, string> env)
     {
