@@ -95,22 +95,33 @@ public static class Tables
         _ => e.GetType().Name,
     };
 
-    /// <summary>Compare as a pivot: rows = first key, columns = second key; the best (lowest mean val loss) per column starred.</summary>
+    /// <summary>The pivot of `sweep compare`: rows = first key(s), columns = the second key's values (else one "val loss" column).</summary>
+    public sealed record Pivot(string RowHeader, IReadOnlyList<string> Columns, IReadOnlyList<PivotRow> Rows);
+
+    /// <summary>One row of a <see cref="Pivot"/>: a cell per column, null where no run has those keys.</summary>
+    public sealed record PivotRow(string Name, IReadOnlyList<ComparisonCell?> Cells);
+
+    public static Pivot PivotOf(IReadOnlyList<string> by, IReadOnlyList<ComparisonCell> cells)
+    {
+        string RowOf(ComparisonCell c) => by.Count > 1 ? string.Join(" ", c.Keys.SkipLast(1)) : c.Keys[0];
+        var rows = cells.Select(RowOf).Distinct().OrderBy(NaturalKey).ThenBy(k => k, StringComparer.Ordinal).ToList();
+        var cols = by.Count > 1 ? cells.Select(c => c.Keys[^1]).Distinct().OrderBy(NaturalKey).ThenBy(k => k, StringComparer.Ordinal).ToList() : ["val loss"];
+        return new Pivot(string.Join(" / ", by.Count > 1 ? by.SkipLast(1) : by), [.. cols.Select(c => by.Count > 1 ? $"{by[^1]}={c}" : c)],
+            [.. rows.Select(row => new PivotRow(row, [.. cols.Select(col => cells.FirstOrDefault(c => RowOf(c) == row && (by.Count < 2 || c.Keys[^1] == col)))]))]);
+    }
+
+    /// <summary>Compare as a pivot (<see cref="PivotOf"/>); the best (lowest mean val loss) per column starred.</summary>
     public static void Comparison(IReadOnlyList<string> by, IReadOnlyList<ComparisonCell> cells)
     {
-        var rows = cells.Select(c => by.Count > 1 ? string.Join(" ", c.Keys.SkipLast(1)) : c.Keys[0]).Distinct().OrderBy(NaturalKey).ThenBy(k => k, StringComparer.Ordinal).ToList();
-        var cols = by.Count > 1 ? cells.Select(c => c.Keys[^1]).Distinct().OrderBy(NaturalKey).ThenBy(k => k, StringComparer.Ordinal).ToList() : ["val loss"];
-        var t = new Table().Border(TableBorder.Simple).AddColumn(string.Join(" / ", by.Count > 1 ? by.SkipLast(1) : by));
-        foreach (var c in cols) t.AddColumn(new TableColumn(Markup.Escape(by.Count > 1 ? $"{by[^1]}={c}" : c)).RightAligned());
-        foreach (var row in rows)
-        {
-            var cellsOfRow = cols.Select(col => cells.FirstOrDefault(c =>
-                (by.Count > 1 ? string.Join(" ", c.Keys.SkipLast(1)) : c.Keys[0]) == row && (by.Count < 2 || c.Keys[^1] == col)));
-            t.AddRow([Markup.Escape(row), .. cellsOfRow.Select(Cell)]);
-        }
+        var pivot = PivotOf(by, cells);
+        var t = new Table().Border(TableBorder.Simple).AddColumn(pivot.RowHeader);
+        foreach (var c in pivot.Columns) t.AddColumn(new TableColumn(Markup.Escape(c)).RightAligned());
+        foreach (var row in pivot.Rows) t.AddRow([Markup.Escape(row.Name), .. row.Cells.Select(Cell)]);
         AnsiConsole.Write(t);
-        AnsiConsole.MarkupLine("cells: mean ± std of the final validation loss over completed runs (n), then mean spikes and rollbacks per run; * best in its column");
+        AnsiConsole.MarkupLine(ComparisonLegend + "; * best in its column");
     }
+
+    public const string ComparisonLegend = "cells: mean ± std of the final validation loss over completed runs (n), then mean spikes and rollbacks per run";
 
     static string Cell(ComparisonCell? c) => c is null ? "-"
         : $"{(c.BestInColumn ? "[bold green]* " : "")}{Num(c.LossMean)}{(c.LossStd is { } s ? $" ± {s.ToString("F4", CultureInfo.InvariantCulture)}" : "")}"

@@ -441,3 +441,34 @@ public static class TestSweeps
 
     static string Q(string s) => System.Text.Json.JsonSerializer.Serialize(s);
 }
+
+/// <summary>
+/// A test in a real headless browser: Debian's Chromium (`apt-get install chromium`; `.ci/run` installs it where it
+/// can), driven by Playwright, which never downloads a browser of its own. Without it the test is reported as skipped.
+/// </summary>
+public sealed class ChromiumFactAttribute : Xunit.FactAttribute
+{
+    public const string Executable = "/usr/bin/chromium";
+
+    /// <summary>
+    /// Headless on a closed network: no GPU, no QUIC, and none of the background connections (updates, sync,
+    /// first-run pages) that a machine without internet refuses.
+    /// </summary>
+    public static readonly IReadOnlyList<string> Args =
+        ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"];
+
+    public ChromiumFactAttribute()
+    {
+        if (!File.Exists(Executable)) Skip = $"needs Debian's chromium at {Executable} (apt-get install chromium; .ci/run installs it as root)";
+    }
+}
+
+/// <summary>A <see cref="ChromiumFactAttribute"/> test over a PostgreSQL journal ($WESAR_TEST_POSTGRES): skipped without either.</summary>
+public sealed class ChromiumPostgresFactAttribute : Xunit.FactAttribute
+{
+    public ChromiumPostgresFactAttribute()
+    {
+        Skip = new ChromiumFactAttribute().Skip
+               ?? (PostgresFactAttribute.ConnectionString is null ? "set WESAR_TEST_POSTGRES to a PostgreSQL connection string (.ci/run does)" : null);
+    }
+}

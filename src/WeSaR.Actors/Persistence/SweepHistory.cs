@@ -107,6 +107,23 @@ public sealed class SweepHistory
         await done;
     }
 
+    /// <summary>
+    /// Every sweep's events written after the journal offset <paramref name="after"/>, as they are written (by this
+    /// process or another on the same journal), until <paramref name="ct"/> is cancelled. A live query over the tag
+    /// every sweep event has: it sees sweeps that start after it does.
+    /// </summary>
+    public async Task FollowAll(long after, Func<JournalEvent, Task> onEvent, CancellationToken ct)
+    {
+        var (kill, done) = journal.EventsByTag("sweep", Offset.Sequence(after))
+            .Select(Wrap)
+            .SelectAsync(1, async e => { await onEvent(e); return e; })
+            .ViaMaterialized(KillSwitches.Single<JournalEvent>(), Keep.Right)
+            .ToMaterialized(Sink.Ignore<JournalEvent>(), Keep.Both)
+            .Run(materializer);
+        await using var _ = ct.Register(kill.Shutdown);
+        await done;
+    }
+
     static string PersistenceId(SweepId id) => "sweep-" + id;
 
     // The SQL journal stores the write time as UTC ticks.

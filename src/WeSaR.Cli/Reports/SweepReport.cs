@@ -173,8 +173,8 @@ public static class SweepReport
         return palette.GetColor(known >= 0 ? known : KnownSchemes.Length + (int)(scheme.Aggregate(17u, (h, c) => unchecked(h * 31 + c)) % (uint)spare));
     }
 
-    // "h.3.mlp.down_proj" → "mlp.down_proj"; "wte" stays.
-    static string Kind(string matrix) => matrix.StartsWith("h.", StringComparison.Ordinal) ? matrix[(matrix.IndexOf('.', 2) + 1)..] : matrix;
+    /// <summary>A matrix's kind, its name without the layer: "h.3.mlp.down_proj" → "mlp.down_proj"; "wte" stays.</summary>
+    public static string Kind(string matrix) => matrix.StartsWith("h.", StringComparison.Ordinal) ? matrix[(matrix.IndexOf('.', 2) + 1)..] : matrix;
 
     static string FinalLossVsLr(IReadOnlyList<RunRecord> runs, string outDir)
     {
