@@ -35,6 +35,29 @@ public sealed class ServeTests(FinishedSweep sweep, ITestOutputHelper output) : 
     }
 
     [Fact]
+    public async Task Its_metrics_endpoint_gives_the_journals_figures_for_prometheus()
+    {
+        using var serve = new RunningWesar("--workdir", sweep.Work, "serve", "--port", FreePort.Next().ToString(CultureInfo.InvariantCulture));
+        var url = Regex.Match(serve.WaitFor(l => l.StartsWith("dashboard at ", StringComparison.Ordinal), TimeSpan.FromMinutes(1)), @"http://\S+/").Value;
+        using var http = new HttpClient();
+        var text = await http.GetStringAsync(url + "metrics");
+        double Value(string series) =>
+            double.Parse(Regex.Match(text, "^" + Regex.Escape(series) + @" (\S+)$", RegexOptions.Multiline) is { Success: true } m ? m.Groups[1].Value
+                : throw new Xunit.Sdk.XunitException($"no {series} in:\n{text}"), CultureInfo.InvariantCulture);
+
+        var runs = JsonDocument.Parse(Wesar.Run("--workdir", sweep.Work, "runs", "list", "--sweep", sweep.Id, "--json").Stdout).RootElement.EnumerateArray().ToList();
+        Assert.Equal(runs.Count, Value($"wesar_journal_runs{{sweep=\"{sweep.Id}\",state=\"completed\"}}"));
+        foreach (var r in runs)
+        {
+            var labels = $"{{sweep=\"{sweep.Id}\",run=\"{r.GetProperty("run").GetString()}\",scheme=\"{r.GetProperty("scheme").GetString()}\"}}";
+            Assert.Equal(r.GetProperty("step").GetInt64(), Value("wesar_journal_run_step" + labels));
+            Assert.Equal(r.GetProperty("spikes").GetInt32(), Value("wesar_journal_run_spikes" + labels));
+            Assert.Equal(r.GetProperty("restarts").GetInt32(), Value("wesar_journal_run_restarts" + labels));
+            Assert.Equal(r.GetProperty("val_loss").GetDouble(), Value("wesar_journal_run_val_loss" + labels), 6);
+        }
+    }
+
+    [Fact]
     public void A_port_out_of_range_is_bad_input_and_a_port_taken_a_failure_each_in_one_line()
     {
         var range = Wesar.Run("--workdir", sweep.Work, "serve", "--port", "70000");

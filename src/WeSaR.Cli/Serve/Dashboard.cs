@@ -19,7 +19,8 @@ namespace WeSaR.Cli.Serve;
 /// <summary>
 /// `wesar serve`: Kestrel on loopback over a read-only journal. JSON endpoints (the <see cref="DashboardViews"/>),
 /// one page and one script, and /api/live: the journal's live query (events by the tag every sweep event has)
-/// as server-sent events, so the page sees what any process writes to the same journal.
+/// as server-sent events, so the page sees what any process writes to the same journal; /metrics, the journal's
+/// figures for Prometheus (<see cref="JournalMetrics"/>).
 /// </summary>
 public static class Dashboard
 {
@@ -52,6 +53,7 @@ public static class Dashboard
         var slots = host.Settings.Slots.Count;
         var stopping = app.Lifetime.ApplicationStopping;
 
+        app.MapGet("/metrics", async () => Results.Text(await JournalMetrics.Scrape(history), "text/plain; version=0.0.4; charset=utf-8"));
         app.MapGet("/", () => Asset("index.html"));
         app.MapGet("/{**file}", (string file) => Asset(file));
 
