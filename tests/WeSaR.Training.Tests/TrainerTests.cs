@@ -16,6 +16,23 @@ public sealed class TrainerTests : IDisposable
     TokenFile Data(TrainSettings s) => DataSource.Open(s.Data, dir.Path);
 
     [Fact]
+    public void A_checkpoint_taken_while_the_rate_warms_up_again_after_a_moment_reset_resumes_the_warm_up()
+    {
+        var s = Settings("wesar(he)");
+        using var data = Data(s);
+        using var t = new Trainer(s, data);
+        for (var i = 0; i < 10; i++) t.TrainStep(measure: false);
+        t.ResetMoments(rewarmSteps: 6);
+        var lrs = Enumerable.Range(0, 2).Select(_ => t.TrainStep(measure: false).Lr).ToList();
+        var checkpoint = t.Capture();
+        var first = Enumerable.Range(0, 6).Select(_ => t.TrainStep(measure: false)).Select(m => (m.Loss, m.Lr)).ToList();
+        t.Restore(checkpoint);
+        Assert.Equal(first, Enumerable.Range(0, 6).Select(_ => t.TrainStep(measure: false)).Select(m => (m.Loss, m.Lr)).ToList());
+        Assert.Equal(LrSchedule.At(10, s.Optim.AdamW.Lr, 5, 40, s.Optim.MinLrRatio) / 6, lrs[0], 12);
+        Assert.Equal(LrSchedule.At(12, s.Optim.AdamW.Lr, 5, 40, s.Optim.MinLrRatio) * 3 / 6, first[0].Lr, 12);
+    }
+
+    [Fact]
     public void Restoring_a_checkpoint_replays_the_same_losses_bit_for_bit()
     {
         var s = Settings("wesar(he)");

@@ -12,7 +12,10 @@ namespace WeSaR.Training.Loop;
 /// <summary>Where a run stands between steps; saved with every checkpoint. <c>ZClip</c>: null in checkpoints from before it.
 /// <c>Rewarm</c>: the step the moments were last reset at and the re-warm-up's length (null: never reset).</summary>
 public sealed record TrainerState(long Step, long DataPosition, long Tokens, double LrFactor, long Seed, string Scheme, GptConfig Model,
-    ZClipState? ZClip = null, (long From, long Steps)? Rewarm = null);
+    ZClipState? ZClip = null, Rewarm? Rewarm = null);
+
+/// <summary>A re-warm-up of the learning rate after the optimizer moments were reset at step <c>From</c>.</summary>
+public sealed record Rewarm(long From, long Steps);
 
 /// <summary>
 /// One model, its optimizer and its data, advanced one step at a time. The caller decides when to evaluate,
@@ -48,7 +51,7 @@ public sealed class Trainer : IDisposable
     public double LrFactor { get; set; } = 1.0;
 
     ZClipState zclip = ZClipState.Fresh;
-    (long From, long Steps)? rewarm;
+    Rewarm? rewarm;
 
     public Gpt Model => model;
 
@@ -152,7 +155,7 @@ public sealed class Trainer : IDisposable
             s.exp_avg_sq.zero_();
             s.step = 0;
         }
-        rewarm = (Step, rewarmSteps);
+        rewarm = new Rewarm(Step, rewarmSteps);
     }
 
     /// <summary>ZClip's bound, or the fixed one if lower, applied as clip_grad_norm_ would (the same coefficient).</summary>
