@@ -9,9 +9,11 @@ public sealed class TrainerTests : IDisposable
 {
     readonly TempDir dir = TestEnv.NewTempDir();
 
-    TrainSettings Settings(string scheme) => TrainSettings.Load(TestEnv.TinyPreset, [
+    static string[] Args(string scheme) => [
         $"data.path={TestEnv.Corpus}", $"init.scheme={scheme}", "model.n-layer=2", "model.d-model=64", "model.block-size=32",
-        "train.batch-size=4", "train.steps=40", "train.eval-batches=2", "optim.warmup-steps=5", "run.threads=1"]);
+        "train.batch-size=4", "train.steps=40", "train.eval-batches=2", "optim.warmup-steps=5", "run.threads=1"];
+
+    TrainSettings Settings(string scheme) => TrainSettings.Load(TestEnv.TinyPreset, Args(scheme));
 
     TokenFile Data(TrainSettings s) => DataSource.Open(s.Data, dir.Path);
 
@@ -30,6 +32,40 @@ public sealed class TrainerTests : IDisposable
         Assert.Equal(first, Enumerable.Range(0, 6).Select(_ => t.TrainStep(measure: false)).Select(m => (m.Loss, m.Lr)).ToList());
         Assert.Equal(LrSchedule.At(10, s.Optim.AdamW.Lr, 5, 40, s.Optim.MinLrRatio) / 6, lrs[0], 12);
         Assert.Equal(LrSchedule.At(12, s.Optim.AdamW.Lr, 5, 40, s.Optim.MinLrRatio) * 3 / 6, first[0].Lr, 12);
+    }
+
+    [Theory]
+    [InlineData(0.0)]
+    [InlineData(0.1)]
+    public void A_run_initialised_while_another_trains_in_the_same_process_gets_the_weights_of_one_initialised_alone(double otherDropout)
+    {
+        // Sweep slots share a process and LibTorch's default generator: a step of one run must not reseed it while
+        // another run draws its initial weights from it.
+        var s = Settings("he");
+        using var data = Data(s);
+        string Initial(Trainer t) => WeSaR.Model.Checkpoints.CheckpointStore.Sha256(t.Capture().File(Trainer.ModelFile));
+        string alone;
+        using (var t = new Trainer(s, data)) alone = Initial(t);
+        using var stop = new CancellationTokenSource();
+        var busy = new Thread(() =>
+        {
+            using var other = new Trainer(TrainSettings.Load(TestEnv.TinyPreset, [.. Args("small"), $"model.dropout={otherDropout}"]), data);
+            while (!stop.IsCancellationRequested) other.TrainStep(measure: false);
+        });
+        busy.Start();
+        try
+        {
+            for (var i = 0; i < 40; i++)
+            {
+                using var t = new Trainer(s, data);
+                Assert.Equal(alone, Initial(t));
+            }
+        }
+        finally
+        {
+            stop.Cancel();
+            busy.Join();
+        }
     }
 
     [Fact]

@@ -95,19 +95,26 @@ public sealed class Trainer : IDisposable
         return (m, opt, m.parameters().Where(p => p.requires_grad).ToList());
     }
 
+    /// <remarks>
+    /// Only dropout draws from the default generator during a step, so only then is it seeded (per step, making every
+    /// draw a function of (seed, step) on CPU and CUDA alike) and held: a step that reseeded it without the lock would
+    /// change the initial weights another run in the process is drawing.
+    /// </remarks>
     public StepMetrics TrainStep(bool measure)
     {
         if (config.Dropout == 0) return Advance(measure);
-        lock (Rng) return Advance(measure);
+        lock (Rng)
+        {
+            var stepSeed = (long)BatchSampler.Mix((ulong)settings.Run.Seed, (ulong)Step, 0x0D120);
+            manual_seed(stepSeed);
+            if (Device.type == DeviceType.CUDA) cuda.manual_seed_all(stepSeed);
+            return Advance(measure);
+        }
     }
 
     StepMetrics Advance(bool measure)
     {
         using var scope = NewDisposeScope();
-        // Per-step seeds make every random draw a function of (seed, step), on CPU and CUDA alike.
-        var stepSeed = (long)BatchSampler.Mix((ulong)settings.Run.Seed, (ulong)Step, 0x0D120);
-        manual_seed(stepSeed);
-        if (Device.type == DeviceType.CUDA) cuda.manual_seed_all(stepSeed);
         var o = settings.Optim;
         var lr = LrSchedule.At(Step, o.AdamW.Lr, o.WarmupSteps, settings.Train.Steps, o.MinLrRatio) * LrFactor * Rewarming();
         Optim.SetLearningRate(optimizer, lr);
