@@ -33,6 +33,8 @@ public sealed class ProgressPrinter(long totalSteps) : IRunObserver
 
     public void Spiked(SpikeSignal s) => Line(Wording.Spike(s));
 
+    public void RiskChanged(RiskSignal s) => Line(Wording.Risk(s));
+
     public void RolledBack(RollbackOrder o) => Line(Wording.Rollback(o));
 
     public void Finish(RunSummary s)

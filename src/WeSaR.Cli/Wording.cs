@@ -15,6 +15,12 @@ public static class Wording
     public static string Spike(SpikeSignal s) =>
         Spike(s.Step, s.Metric == SpikeMetric.Loss ? "loss" : "grad-norm", s.Value, s.Threshold, s.Rule, s.Mean, s.Std);
 
+    public static string Risk(long step, bool raised, string rule, string matrix, double value, double threshold) => raised
+        ? $"RISK raised at step {step}: {matrix} update ratio {(rule == "spread" ? $"{value:G4} x the median" : $"{value:G4}")} > {threshold:G4} ({rule})"
+        : $"risk cleared at step {step}: largest update ratio {value:G4} ({matrix})";
+
+    public static string Risk(RiskSignal s) => Risk(s.Step, s.Raised, s.Rule, s.Matrix, s.Value, s.Threshold);
+
     public static string Rollback(long from, long to, long skipped, double lrScale) =>
         $"rolled back from step {from} to {to}, skipping {skipped} batch(es), lr x{lrScale:G3}";
 
@@ -26,6 +32,7 @@ public static class Wording
     public static string Of(object note) => note switch
     {
         SpikeSignal s => Spike(s),
+        RiskSignal k => Risk(k),
         RollbackOrder o => Rollback(o),
         EvalResult r => Eval(r),
         _ => note.ToString() ?? "",

@@ -68,7 +68,10 @@ public sealed class SweepDefinitionTests : IDisposable
     public void Keys_added_later_leave_a_runs_identity_as_it_was_at_their_neutral_value()
     {
         static string Identity(params string[] sets) => SweepDefinition.Identity(WeSaR.Training.Config.ConfigLoader.Load(null, sets).Config);
-        Assert.DoesNotContain("z-loss", Identity());
+        var plain = Identity();
+        Assert.All(new[] { "z-loss", "qk-norm", "zclip", "reset-moments", "rewarmup-steps", "risk" }, k => Assert.DoesNotContain(k, plain));
+        Assert.Contains("optim.zclip.alpha = ", Identity("optim.zclip.enabled=on"));
+        Assert.Contains("spike.rollback.rewarmup-steps = ", Identity("spike.rollback.reset-moments=on"));
         Assert.DoesNotContain("qk-norm", Identity("optim.z-loss=0.0", "model.qk-norm=false"));
         Assert.Contains("optim.z-loss = ", Identity("optim.z-loss=1e-4"));
         Assert.Contains("model.qk-norm = ", Identity("model.qk-norm=on"));

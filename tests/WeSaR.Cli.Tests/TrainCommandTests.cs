@@ -163,6 +163,50 @@ public sealed class TrainCommandTests : IDisposable
     }
 
     [Fact]
+    public void The_early_warning_rises_before_a_natural_divergence_checkpoints_more_often_and_resumes_exactly_mid_risk()
+    {
+        // The diverging run above, with spike.risk on: at lr 3e-2 wesar(he)'s update ratios reach 0.3-0.4 in the
+        // first steps, healthy runs stay below 0.17 (docs/RESULTS.md).
+        string[] Keys(string dir) =>
+        [
+            $"data.path={TestEnv.Corpus}", $"run.dir={dir}", "init.scheme=wesar(he)", "optim.lr=3e-2", "train.steps=12", "optim.warmup-steps=20",
+            "checkpoint.interval=25", "train.eval-interval=0", "train.eval-batches=4", "run.threads=1", "spike.risk.enabled=on",
+        ];
+        string[] Train(string dir, params string[] extra) =>
+            ["--workdir", work.Path, "train", "--config", TestEnv.TinyPreset, .. Keys(dir).Concat(extra).SelectMany(e => new[] { "--set", e })];
+
+        // In a sweep: the risk and its clearing are persisted, and the risk comes before the spike it warned of.
+        var sweep = Path.Combine(work.Path, "risk.conf");
+        File.WriteAllText(sweep, $$"""
+            sweep { name = "risk", base = {{JsonSerializer.Serialize(TestEnv.TinyPreset)}}, grid { run.seed = [1337] } }
+            data.path = {{JsonSerializer.Serialize(TestEnv.Corpus)}}
+            init.scheme = "wesar(he)"
+            optim { lr = 3e-2, warmup-steps = 20 }
+            train { steps = 12, eval-interval = 0, eval-batches = 4 }
+            checkpoint.interval = 25
+            spike.risk.enabled = on
+            """);
+        Ok(Wesar.Run(TimeSpan.FromMinutes(5), "--workdir", work.Path, "sweep", "run", sweep));
+        var run = Wesar.Run("--workdir", work.Path, "runs", "list", "--json").Json().EnumerateArray().Single();
+        var events = Ok(Wesar.Run("--workdir", work.Path, "runs", "events", $"{run.GetProperty("sweep").GetString()}/{run.GetProperty("run").GetString()}")).Stdout;
+        var raised = Regex.Match(events, @"RISK raised at step (\d+): \S+ update ratio [\d.]+ > 0.25 \(max-ratio\)");
+        var spike = Regex.Match(events, @"SPIKE at step (\d+): loss [\d.]+ > [\d.]+ \(divergence");
+        Assert.True(raised.Success && spike.Success, events);
+        Assert.True(int.Parse(raised.Groups[1].Value) < int.Parse(spike.Groups[1].Value), events);
+        // Checkpoints every 5 steps while raised (the usual interval is 25), and the rollback still goes to the
+        // initialisation: the divergence dates from before that checkpoint.
+        Assert.Contains("checkpoint step 5 committed", events);
+        Assert.Contains($"rolled back from step {spike.Groups[1].Value} to 0", events);
+
+        // `wesar train`, stopped while the risk is raised and resumed in a new process, ends with the sweep's weights.
+        var split = Path.Combine(work.Path, "split");
+        Ok(Wesar.Run(Train(split, $"train.stop-at={raised.Groups[1].Value}")));
+        Ok(Wesar.Run([.. Train(split), "--resume"]));
+        var summary = JsonDocument.Parse(File.ReadAllText(Path.Combine(split, TrainingRun.SummaryFile))).RootElement;
+        Assert.Equal(run.GetProperty("model_sha256").GetString(), summary.GetProperty("model_sha256").GetString());
+    }
+
+    [Fact]
     public void The_tiny_preset_learns_well_below_the_unigram_entropy_of_the_text()
     {
         var run = Path.Combine(work.Path, "learn");

@@ -40,6 +40,8 @@ public sealed class RollbackTests : IDisposable
         Assert.Equal(new RollbackOrder(31, 30, 1, 0.4), RollbackPolicy.Decide(divergence, [10, 20, 30], 0, settings).Rollback);
         Assert.Equal(0.8, RollbackPolicy.Decide(Spike(31), [10, 20, 30], 0, settings).Rollback!.LrScale);
         Assert.StartsWith("diverged:", RollbackPolicy.Decide(divergence, [10, 20, 30], 3, settings).Failure);
+        // A divergence dated from step 12 goes back past the checkpoints written since, which hold it already.
+        Assert.Equal(new RollbackOrder(31, 10, 21, 0.4), RollbackPolicy.Decide(divergence with { Since = 12 }, [10, 20, 30], 0, settings).Rollback);
     }
 
     TrainSettings Settings(string runDir, params string[] extra) => TrainSettings.Load(TestEnv.TinyPreset, [

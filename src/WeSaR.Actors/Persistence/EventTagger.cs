@@ -20,6 +20,7 @@ public sealed class EventTagger : IWriteEventAdapter
         {
             CheckpointRejected => "checkpoint-rejected",
             SpikeDetected => "spike",
+            SpikeRiskRaised or SpikeRiskCleared => "risk",
             RolledBack => "rollback",
             RunCompleted => "run-completed",
             RunFailed => "run-failed",

@@ -29,6 +29,8 @@ public sealed class ProtocolSerializer : SerializerWithStringManifest
         ["SweepCompleted.v1"] = typeof(SweepCompleted),
         ["RunRetried.v1"] = typeof(RunRetried),
         ["RunInterrupted.v1"] = typeof(RunInterrupted),
+        ["SpikeRiskRaised.v1"] = typeof(SpikeRiskRaised),
+        ["SpikeRiskCleared.v1"] = typeof(SpikeRiskCleared),
         ["SweepState.v1"] = typeof(SweepState),
         ["SweepAdmitted.v1"] = typeof(Cluster.SweepAdmitted),
     };

@@ -23,6 +23,8 @@ public sealed class ActorRunControl(IActorRef monitor, IActorRef coordinator, Ru
 
     public void Committed(CheckpointInfo info) => Wait(coordinator.Ask<Ack>(new CommitCheckpoint(run, info.Step, info.ManifestSha256), timeout, abort));
 
+    public void RiskChanged(RiskSignal signal) => Wait(coordinator.Ask<Ack>(new RecordRisk(run, signal), timeout, abort));
+
     public void Rejected(IReadOnlyList<RejectedCheckpoint> rejected, ResumePoint startsFrom) =>
         Wait(coordinator.Ask<Ack>(new RejectCheckpoints(run, rejected, startsFrom), timeout, abort));
 

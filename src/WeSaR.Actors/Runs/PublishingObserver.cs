@@ -18,5 +18,7 @@ public sealed class PublishingObserver(EventStream stream, SweepId sweep, RunId 
 
     public void Spiked(SpikeSignal s) => stream.Publish(new RunNote(sweep, run, s));
 
+    public void RiskChanged(RiskSignal s) => stream.Publish(new RunNote(sweep, run, s));
+
     public void RolledBack(RollbackOrder o) => stream.Publish(new RunNote(sweep, run, o));
 }

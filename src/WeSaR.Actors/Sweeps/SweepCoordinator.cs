@@ -45,6 +45,11 @@ public sealed class SweepCoordinator : ReceivePersistentActor
             var sender = Sender;
             PersistEvents(state.Spike(s), () => { sender.Tell(Ack.Instance); CheckDone(); });
         });
+        Command<RecordRisk>(r =>
+        {
+            var sender = Sender;
+            PersistEvents(state.Risk(r), () => sender.Tell(Ack.Instance));
+        });
         Command<RejectCheckpoints>(c =>
         {
             var sender = Sender;

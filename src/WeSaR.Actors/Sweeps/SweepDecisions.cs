@@ -40,6 +40,11 @@ public sealed partial record SweepState
         return events;
     }
 
+    /// <summary>A raised or cleared spike risk, while the run has not ended.</summary>
+    public IReadOnlyList<ISweepEvent> Risk(RecordRisk r) => Run(r.Run) is not { Ended: false } ? []
+        : r.Signal.Raised ? [new SpikeRiskRaised(Id, r.Run, r.Signal.Step, r.Signal.Rule, r.Signal.Matrix, r.Signal.Value, r.Signal.Threshold)]
+        : [new SpikeRiskCleared(Id, r.Run, r.Signal.Step, r.Signal.Matrix, r.Signal.Value)];
+
     /// <summary>A finished loop completes its run, with the journal's spike and rollback counts; a failure was written with its decision.</summary>
     public IReadOnlyList<ISweepEvent> Ended(RunEnded e)
     {

@@ -18,19 +18,25 @@ public sealed record SweepDefinition(SweepId Id, string Name, int MaxRestarts, I
 
     static readonly HashSet<string> NotIdentity = ["run.dir", "run.name", "run.device", "run.threads", "run.tensorboard", "train.stop-at"];
 
-    // Keys added after sweeps were first hashed, each with the test for the value that computes what runs computed
-    // before the key existed: at that value a run keeps the id it had, so `sweep run` of an old file still finds its sweep.
+    // Keys (or whole sections) added after sweeps were first hashed, each with the test for the value that computes what
+    // runs computed before they existed: there every key under it is left out, so a run keeps the id it had and
+    // `sweep run` of an old file still finds its sweep.
     static readonly Dictionary<string, Func<Config, bool>> AddedLater = new()
     {
         ["optim.z-loss"] = c => c.GetDouble("optim.z-loss") == 0,
         ["model.qk-norm"] = c => !c.GetBoolean("model.qk-norm"),
-        ["optim.zclip.enabled"] = c => !c.GetBoolean("optim.zclip.enabled"),
+        ["optim.zclip"] = c => !c.GetBoolean("optim.zclip.enabled"),
         ["spike.rollback.reset-moments"] = c => !c.GetBoolean("spike.rollback.reset-moments"),
+        ["spike.rollback.rewarmup-steps"] = c => !c.GetBoolean("spike.rollback.reset-moments"),
+        ["spike.risk"] = c => !c.GetBoolean("spike.risk.enabled"),
     };
 
     /// <summary>What a run's id hashes: every key that changes what it computes, in canonical form.</summary>
     public static string Identity(Config config) =>
-        ConfigLoader.Canonical(config, k => !NotIdentity.Contains(k) && !(AddedLater.TryGetValue(k, out var neutral) && neutral(config)));
+        ConfigLoader.Canonical(config, k => !NotIdentity.Contains(k) && !AddedLater.Any(a => Under(k, a.Key) && a.Value(config)));
+
+    static bool Under(string key, string prefix) =>
+        key == prefix || (key.StartsWith(prefix, StringComparison.Ordinal) && key[prefix.Length] == '.');
 
     /// <param name="overrides">--set key=value for every run; they win over the grid.</param>
     /// <param name="defaultMaxRestarts">orchestrator.restarts.max, used when the file does not set sweep.max-restarts.</param>

@@ -39,6 +39,15 @@ public sealed record SpikeDetected(SweepId Sweep, RunId Run, long Step, string R
     double Std, double Threshold) : IRunEvent;
 
 /// <summary>
+/// The early warning (spike.risk) raised the run's spike risk at <c>Step</c>: <c>Rule</c> ("max-ratio" or "spread")
+/// saw <c>Matrix</c>'s update ratio at <c>Value</c> past <c>Threshold</c> for enough measurements in a row.
+/// </summary>
+public sealed record SpikeRiskRaised(SweepId Sweep, RunId Run, long Step, string Rule, string Matrix, double Value, double Threshold) : IRunEvent;
+
+/// <summary>The run's spike risk cleared at <c>Step</c>: the largest update ratio (<c>Matrix</c>'s, <c>Value</c>) stayed within the bounds long enough.</summary>
+public sealed record SpikeRiskCleared(SweepId Sweep, RunId Run, long Step, string Matrix, double Value) : IRunEvent;
+
+/// <summary>
 /// The run goes back to the checkpoint at <c>ToStep</c> (0: the initialisation) whose manifest hash is
 /// <c>ToManifestSha256</c>, skips <c>SkipBatches</c> batches and multiplies its learning rate by <c>LrScale</c>.
 /// Named as in <see cref="WeSaR.Training.Spikes.RollbackOrder"/>; the JSON keeps the v1 name.

@@ -65,6 +65,9 @@ public sealed record RejectCheckpoints(RunId Run, IReadOnlyList<RejectedCheckpoi
 /// <summary>A spike monitor's decision about a spike; replied to with <see cref="Ack"/> once it is persisted.</summary>
 public sealed record RecordSpike(RunId Run, SpikeSignal Spike, SpikeDecision Decision, string? TargetManifestSha256) : IWireMessage;
 
+/// <summary>The early warning raised or cleared a run's spike risk; replied to with <see cref="Ack"/> once it is persisted.</summary>
+public sealed record RecordRisk(RunId Run, RiskSignal Signal) : IWireMessage;
+
 /// <summary>A trainer's loop returned (finished, failed by the spike policy, or stopped by <see cref="StopSweep"/>).</summary>
 public sealed record RunEnded(RunId Run, RunSummary Summary) : IWireMessage;
 

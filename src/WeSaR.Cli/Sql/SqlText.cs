@@ -74,6 +74,8 @@ public static class SqlText
         CheckpointCommitted c => c.Step,
         CheckpointRejected x => x.Step,
         SpikeDetected d => d.Step,
+        SpikeRiskRaised k => k.Step,
+        SpikeRiskCleared k => k.Step,
         RolledBack b => b.FromStep,
         RunCompleted c => c.Metrics.Step,
         RunFailed f => f.Step,

@@ -36,6 +36,9 @@ public interface IRunControl
     /// <summary>A checkpoint is written; returns once it is committed, after which older ones may be pruned.</summary>
     void Committed(CheckpointInfo info);
 
+    /// <summary>The early warning raised or cleared the run's spike risk; returns once that is recorded.</summary>
+    void RiskChanged(RiskSignal signal);
+
     /// <summary>The run passed over damaged or missing checkpoints and starts at <paramref name="startsFrom"/>; returns once that is recorded.</summary>
     void Rejected(IReadOnlyList<RejectedCheckpoint> rejected, ResumePoint startsFrom);
 }
@@ -57,6 +60,8 @@ public sealed class LocalRunControl(SpikeSettings settings) : IRunControl
     }
 
     public void Committed(CheckpointInfo info) { }
+
+    public void RiskChanged(RiskSignal signal) { }
 
     // Nothing to record without a journal: the observer has already reported them.
     public void Rejected(IReadOnlyList<RejectedCheckpoint> rejected, ResumePoint startsFrom) { }

@@ -50,6 +50,9 @@ public sealed class Trainer : IDisposable
     /// <summary>Multiplies the scheduled learning rate: the product of every rollback's <c>LrScale</c> (one rollback's multiplier) so far.</summary>
     public double LrFactor { get; set; } = 1.0;
 
+    /// <summary>Multiplies the learning rate while the spike risk is raised (spike.risk.lr-scale); set by the run from the risk state.</summary>
+    public double RiskLrScale { get; set; } = 1.0;
+
     ZClipState zclip = ZClipState.Fresh;
     Rewarm? rewarm;
 
@@ -116,7 +119,7 @@ public sealed class Trainer : IDisposable
     {
         using var scope = NewDisposeScope();
         var o = settings.Optim;
-        var lr = LrSchedule.At(Step, o.AdamW.Lr, o.WarmupSteps, settings.Train.Steps, o.MinLrRatio) * LrFactor * Rewarming();
+        var lr = LrSchedule.At(Step, o.AdamW.Lr, o.WarmupSteps, settings.Train.Steps, o.MinLrRatio) * LrFactor * RiskLrScale * Rewarming();
         Optim.SetLearningRate(optimizer, lr);
 
         var (x, y) = train.Batch(DataPosition, Device);

@@ -17,6 +17,7 @@ public interface IRunObserver
     void Evaluated(EvalResult result) { }
     void Checkpointed(CheckpointInfo info) { }
     void Spiked(SpikeSignal signal) { }
+    void RiskChanged(RiskSignal signal) { }
     void RolledBack(RollbackOrder order) { }
 }
 
@@ -37,7 +38,8 @@ public sealed record RunSummary(string RunDir, long Step, long TotalSteps, bool 
 /// </summary>
 public sealed class TrainingRun(TrainSettings settings, string runDir)
 {
-    public const string ConfigFile = "config.conf", SummaryFile = "summary.json", CheckpointDir = "checkpoints", StreamFile = "stream.json";
+    public const string ConfigFile = "config.conf", SummaryFile = "summary.json", CheckpointDir = "checkpoints", StreamFile = "stream.json",
+        RiskFile = "risk.json";
     // Detector history kept in each checkpoint: far beyond any sensible detector window, bounded in size.
     const int HistoryCap = 65536;
     static readonly JsonSerializerOptions Json = new()
@@ -72,7 +74,8 @@ public sealed class TrainingRun(TrainSettings settings, string runDir)
         // Recorded before the newer checkpoints are deleted below, so a crash in between rejects them again.
         if (start.Rejected.Count > 0) control.Rejected(start.Rejected, start.Point);
         MetricsLog? log = null;
-        var history = Rewind(trainer, start.Checkpoint, start.Point.SkipBatches, f => f * start.Point.LrScale, start.Point.AfterRollback, store, control, ref log);
+        var risk = new SpikeRisk(settings.Spike.Risk);
+        var history = Rewind(trainer, risk, start.Checkpoint, start.Point.SkipBatches, f => f * start.Point.LrScale, start.Point.AfterRollback, store, control, ref log);
         if (start.Checkpoint is not null) observer.Message($"resumed from step {start.Checkpoint.Step}");
         var board = settings.Run.TensorBoard ? new TensorBoardLog(runDir) : null;
         observer.Started(trainer.Step, s.Steps, trainer.ParameterCount);
@@ -93,7 +96,7 @@ public sealed class TrainingRun(TrainSettings settings, string runDir)
             {
                 if (ct.IsCancellationRequested) { interrupted = true; break; }
                 ThrowIfInjected(trainer.Step + 1, attempt);
-                var measure = Measures(trainer.Step + 1, s.MeasureInterval);
+                var measure = Measures(trainer.Step + 1, s.MeasureInterval) || risk.Raised;
                 stepTime.Restart();
                 var m = trainer.TrainStep(measure);
                 var seconds = stepTime.Elapsed.TotalSeconds;
@@ -114,7 +117,7 @@ public sealed class TrainingRun(TrainSettings settings, string runDir)
                         // checkpoint keep lowering it (the checkpoint's own factor predates them).
                         var factor = trainer.LrFactor * order.LrScale;
                         var target = order.ToStep == 0 ? null : CheckpointStore.Load(StepFolder(store, order.ToStep));
-                        history = Rewind(trainer, target, order.SkipBatches, _ => factor, afterRollback: true, store, control, ref log);
+                        history = Rewind(trainer, risk, target, order.SkipBatches, _ => factor, afterRollback: true, store, control, ref log);
                         rollbacks++;
                         observer.RolledBack(order);
                         continue;
@@ -122,6 +125,12 @@ public sealed class TrainingRun(TrainSettings settings, string runDir)
                 }
                 history.Add(point);
                 if (history.Count > HistoryCap) history.RemoveRange(0, history.Count - HistoryCap);
+                if (m.UpdateRatio is { } ratios && risk.Observe(m.Step, ratios) is { } change)
+                {
+                    control.RiskChanged(change);
+                    observer.RiskChanged(change);
+                    trainer.RiskLrScale = risk.LrScale;
+                }
                 lastLoss = m.Loss;
 
                 var eval = EvaluateIfDue(trainer, m.Step, observer);
@@ -135,10 +144,11 @@ public sealed class TrainingRun(TrainSettings settings, string runDir)
                     observer.Stepped(line, speed.Eta(s.EndStep - m.Step, seconds));
                     speed.ResetWindow();
                 }
-                if (m.Step == s.EndStep || (settings.Checkpoint.Interval > 0 && m.Step % settings.Checkpoint.Interval == 0))
-                    modelSha = SaveCheckpoint(trainer, history, store, control, observer, ct);
+                var interval = risk.CheckpointInterval(settings.Checkpoint.Interval);
+                if (m.Step == s.EndStep || (interval > 0 && m.Step % interval == 0))
+                    modelSha = SaveCheckpoint(trainer, history, risk, store, control, observer, ct);
             }
-            if (interrupted && trainer.Step > firstStep) modelSha = SaveCheckpoint(trainer, history, store, control, observer, ct);
+            if (interrupted && trainer.Step > firstStep) modelSha = SaveCheckpoint(trainer, history, risk, store, control, observer, ct);
         }
         finally
         {
@@ -152,14 +162,17 @@ public sealed class TrainingRun(TrainSettings settings, string runDir)
     }
 
     /// <summary>
-    /// Puts the run at a checkpoint (null: the initialisation), for a resume or a rollback alike: weights, optimizer
-    /// and detector history from the checkpoint, the data skip, the learning-rate factor (<paramref name="lrFactor"/>
-    /// maps the checkpoint's own); checkpoints and metrics past it are dropped, as that history is being redone.
+    /// Puts the run at a checkpoint (null: the initialisation), for a resume or a rollback alike: weights, optimizer,
+    /// detector history and risk state from the checkpoint, the data skip, the learning-rate factor
+    /// (<paramref name="lrFactor"/> maps the checkpoint's own); checkpoints and metrics past it are dropped, as that
+    /// history is being redone.
     /// </summary>
-    List<StreamPoint> Rewind(Trainer trainer, Checkpoint? to, long skipBatches, Func<double, double> lrFactor, bool afterRollback,
+    List<StreamPoint> Rewind(Trainer trainer, SpikeRisk risk, Checkpoint? to, long skipBatches, Func<double, double> lrFactor, bool afterRollback,
         CheckpointStore store, IRunControl control, ref MetricsLog? log)
     {
         var history = Restore(trainer, to);
+        risk.State = to is not null && to.Files.TryGetValue(RiskFile, out var saved) ? JsonSerializer.Deserialize<RiskState>(saved, Json)! : RiskState.Calm;
+        trainer.RiskLrScale = risk.LrScale;
         trainer.SkipBatches(skipBatches);
         trainer.LrFactor = lrFactor(trainer.LrFactor);
         var rollback = settings.Spike.Rollback;
@@ -208,10 +221,13 @@ public sealed class TrainingRun(TrainSettings settings, string runDir)
         ?? throw new InvalidDataException($"rollback target: no checkpoint at step {step} in {store.Directory}");
 
     /// <summary>Writes, commits (the control returns once it is recorded) and only then prunes; returns the model's SHA-256.</summary>
-    string SaveCheckpoint(Trainer trainer, List<StreamPoint> history, CheckpointStore store, IRunControl control, IRunObserver observer, CancellationToken ct)
+    string SaveCheckpoint(Trainer trainer, List<StreamPoint> history, SpikeRisk risk, CheckpointStore store, IRunControl control, IRunObserver observer,
+        CancellationToken ct)
     {
         var c = trainer.Capture();
         var files = new Dictionary<string, byte[]>(c.Files) { [StreamFile] = JsonSerializer.SerializeToUtf8Bytes(history, Json) };
+        // Only where the rule runs, so checkpoints without it stay as they were.
+        if (settings.Spike.Risk.Enabled) files[RiskFile] = JsonSerializer.SerializeToUtf8Bytes(risk.State, Json);
         var info = store.Save(c with { Files = files }, () => Hold(PausePoint.CheckpointWrite, c.Step, observer, ct));
         control.Committed(info);
         store.Prune();

@@ -28,8 +28,9 @@ public static class RollbackPolicy
             return new(null, divergence
                 ? $"diverged: mean loss {spike.Value:F3} at step {spike.Step} rose above {spike.Threshold:F3} after {rollbacksSoFar} rollback(s) with a lower learning rate; spike.rollback.max is {s.Max}"
                 : $"{spike.Rule} spike on {spike.Metric} at step {spike.Step} after {rollbacksSoFar} rollback(s); spike.rollback.max is {s.Max}");
-        // The newest checkpoint at least `Margin` steps before the spike; before any, the initialisation.
-        var to = committed.LastOrDefault(step => step <= spike.Step - 1 - s.Margin);
+        // The newest checkpoint at least `Margin` steps before the spike (or before the start the rule dates it from);
+        // before any, the initialisation.
+        var to = committed.LastOrDefault(step => step <= Math.Min(spike.Step - 1, spike.Since ?? long.MaxValue) - s.Margin);
         // The batches of steps to+1..spike are the ones that led into it.
         // A divergence is the learning rate's doing, not the data's: going back without lowering it would repeat it.
         return new(new RollbackOrder(spike.Step, to, s.SkipData ? spike.Step - to : 0, s.LrScale * (divergence ? s.DivergenceLrScale : 1)), null);

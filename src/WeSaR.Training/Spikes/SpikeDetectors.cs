@@ -6,8 +6,11 @@ public readonly record struct StreamPoint(long Step, double Loss, double GradNor
     public double Get(SpikeMetric m) => m == SpikeMetric.Loss ? Loss : GradNorm;
 }
 
-/// <summary>A detector's verdict: which rule fired on which value, against what statistics.</summary>
-public sealed record SpikeSignal(long Step, string Rule, SpikeMetric Metric, double Value, double Mean, double Std, double Threshold);
+/// <summary>
+/// A detector's verdict: which rule fired on which value, against what statistics. <c>Since</c>: where the rule
+/// dates the trouble's start (the run was last known good at that step), when it is earlier than the step before.
+/// </summary>
+public sealed record SpikeSignal(long Step, string Rule, SpikeMetric Metric, double Value, double Mean, double Std, double Threshold, long? Since = null);
 
 /// <summary>
 /// A spike rule over the stream. Detectors are deterministic: the same points in the same order give the same
@@ -85,13 +88,16 @@ public sealed class RatioDetector(RatioSettings s) : ISpikeDetector
 /// Early divergence: the median loss of the last <c>Window</c> steps (fewer at the start) rising above its best so far
 /// by the fraction <c>Rise</c>. It needs no warm-up, so a run that blows up in its first steps is caught; the median
 /// leaves single-step spikes to the other rules (a divergence is a rise that lasts). Once it fires, the best is
-/// reset to the current median, so a report-only run is told again only on a further rise.
+/// reset to the current median, so a report-only run is told again only on a further rise. The signal dates the
+/// trouble from before the window of the best median: a checkpoint written since may already hold the divergence
+/// (its loss history does, so rolling back to it fires the rule again at once).
 /// </summary>
 public sealed class DivergenceDetector(DivergenceSettings s) : ISpikeDetector
 {
     public const string Rule = "divergence";
     readonly Queue<double> recent = new();
     double best = double.PositiveInfinity;
+    long bestSince;
 
     public SpikeSignal? Observe(StreamPoint p)
     {
@@ -103,11 +109,11 @@ public sealed class DivergenceDetector(DivergenceSettings s) : ISpikeDetector
         var threshold = best * (1 + s.Rise);
         if (median > threshold)
         {
-            var signal = new SpikeSignal(p.Step, Rule, SpikeMetric.Loss, median, best, double.NaN, threshold);
+            var signal = new SpikeSignal(p.Step, Rule, SpikeMetric.Loss, median, best, double.NaN, threshold, bestSince);
             best = median;
             return signal;
         }
-        best = Math.Min(best, median);
+        if (median <= best) (best, bestSince) = (median, p.Step - recent.Count);
         return null;
     }
 }

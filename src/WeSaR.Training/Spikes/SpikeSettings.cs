@@ -18,8 +18,9 @@ public sealed record DivergenceSettings(bool Enabled, int Window, double Rise);
 public sealed record RollbackSettings(bool Enabled, long Margin, bool SkipData, double LrScale, int Max, double DivergenceLrScale = 1.0,
     bool ResetMoments = false, long RewarmupSteps = 0);
 
-/// <summary>spike.*: the detectors to run over the loss and gradient-norm streams, and the rollback policy.</summary>
-public sealed record SpikeSettings(bool NonFinite, ZScoreSettings ZScore, RatioSettings Ratio, DivergenceSettings Divergence, RollbackSettings Rollback)
+/// <summary>spike.*: the detectors to run over the loss and gradient-norm streams, the rollback policy and the early warning.</summary>
+public sealed record SpikeSettings(bool NonFinite, ZScoreSettings ZScore, RatioSettings Ratio, DivergenceSettings Divergence, RollbackSettings Rollback,
+    RiskSettings Risk)
 {
     static readonly Dictionary<string, SpikeMetric> Metrics = new() { ["loss"] = SpikeMetric.Loss, ["grad-norm"] = SpikeMetric.GradNorm };
 
@@ -35,8 +36,10 @@ public sealed record SpikeSettings(bool NonFinite, ZScoreSettings ZScore, RatioS
             r.Bool("spike.rollback.skip-data"), r.Double("spike.rollback.lr-scale", positive: true), r.Int("spike.rollback.max", 0),
             r.Double("spike.rollback.divergence-lr-scale", positive: true), r.Bool("spike.rollback.reset-moments"),
             r.Long("spike.rollback.rewarmup-steps", 0));
-        foreach (var (key, scale) in new[] { ("lr-scale", b.LrScale), ("divergence-lr-scale", b.DivergenceLrScale) })
-            if (scale > 1) r.Problem($"spike.rollback.{key} must be at most 1, got {scale}");
-        return new(r.Bool("spike.non-finite"), z, q, d, b);
+        var k = new RiskSettings(r.Bool("spike.risk.enabled"), r.Double("spike.risk.max-ratio", positive: true), r.Double("spike.risk.spread", positive: true),
+            r.Int("spike.risk.consecutive", 1), r.Long("spike.risk.checkpoint-interval", 0), r.Double("spike.risk.lr-scale", positive: true));
+        foreach (var (key, scale) in new[] { ("rollback.lr-scale", b.LrScale), ("rollback.divergence-lr-scale", b.DivergenceLrScale), ("risk.lr-scale", k.LrScale) })
+            if (scale > 1) r.Problem($"spike.{key} must be at most 1, got {scale}");
+        return new(r.Bool("spike.non-finite"), z, q, d, b, k);
     }
 }
