@@ -222,10 +222,11 @@ public static class SweepReport
         return sorted[(int)Math.Min(sorted.Count - 1, Math.Round(p * (sorted.Count - 1)))];
     }
 
+    static string E(string s) => WebUtility.HtmlEncode(s);
+
     // The `sweep goodput` table: where each run's time went, and the effective-training-time ratio.
     static void GoodputTable(StringBuilder h, SweepGoodput g)
     {
-        static string E(string s) => WebUtility.HtmlEncode(s);
         h.Append($"<h2>Goodput</h2><p>Effective-training-time ratio {Tables.Percent(g.AllRuns.Ratio)} (useful / total over all runs); sweep wall time ")
          .Append($"{Tables.Seconds(g.WallSeconds)}. Redone: training a rollback, crash or dead process threw away; recovery: a restart until it steps again; ")
          .Append("waiting: not on a slot.</p>\n<table id=\"goodput\"><tr><th class=\"l\">run</th><th class=\"l\">label</th><th>total</th><th>useful</th>")
@@ -242,7 +243,6 @@ public static class SweepReport
     static string Html(SweepState sweep, IReadOnlyList<RunRecord> runs, IReadOnlyList<JournalEvent> events, SweepGoodput goodput,
         List<(string File, string Title)> plots, string outDir)
     {
-        static string E(string s) => WebUtility.HtmlEncode(s);
         var h = new StringBuilder();
         h.Append($"<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>Sweep {E(sweep.Id.Value)}</title><style>")
          .Append("body{font-family:sans-serif;max-width:1200px;margin:2em auto;color:#222}table{border-collapse:collapse;margin:1em 0}")
