@@ -97,6 +97,29 @@ public static class Tables
         _ => e.GetType().Name,
     };
 
+    /// <summary>`sweep goodput`: per run, then all runs summed, where the time went; the ratio is useful / total.</summary>
+    public static void Goodput(SweepGoodput g)
+    {
+        var t = new Table().Border(TableBorder.Simple).AddColumn("run").AddColumn("label").AddColumn("state");
+        foreach (var c in new[] { "total", "useful", "redone", "steps redone", "checkpoint", "recovery", "startup", "waiting", "ratio" })
+            t.AddColumn(new TableColumn(c).RightAligned());
+        string[] Cells(GoodputFigures f) =>
+        [
+            Seconds(f.TotalSeconds), Seconds(f.UsefulSeconds), Seconds(f.RedoneSeconds), f.RedoneSteps.ToString(CultureInfo.InvariantCulture),
+            Seconds(f.CheckpointSeconds), Seconds(f.RecoverySeconds), Seconds(f.StartupSeconds), Seconds(f.WaitingSeconds), Percent(f.Ratio),
+        ];
+        foreach (var r in g.Runs) t.AddRow([Markup.Escape(r.Run), Markup.Escape(r.Label), State(r.State), .. Cells(r.Figures)]);
+        t.AddRow(["[bold]all runs[/]", "", "", .. Cells(g.AllRuns)]);
+        AnsiConsole.Write(t);
+        Console.WriteLine($"sweep {g.Sweep}: wall {Seconds(g.WallSeconds)}; {g.Runs.Sum(r => r.Rollbacks)} rollback(s), {g.Runs.Sum(r => r.Restarts)} restart(s), "
+                          + $"{g.Runs.Sum(r => r.Resumes)} resume(s); effective-training-time ratio {Percent(g.AllRuns.Ratio)} (useful / total over all runs)");
+    }
+
+    /// <summary>Seconds with a tenth below a minute (goodput's parts are often short), else as <see cref="Duration"/>.</summary>
+    public static string Seconds(double s) => s < 60 ? s.ToString("F1", CultureInfo.InvariantCulture) + "s" : Duration(s);
+
+    public static string Percent(double? x) => x is { } v ? (100 * v).ToString("F1", CultureInfo.InvariantCulture) + " %" : "-";
+
     /// <summary>The pivot of `sweep compare`: rows = first key(s), columns = the second key's values (else one "val loss" column).</summary>
     public sealed record Pivot(string RowHeader, IReadOnlyList<string> Columns, IReadOnlyList<PivotRow> Rows);
 

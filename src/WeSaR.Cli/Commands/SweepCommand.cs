@@ -12,7 +12,7 @@ using WeSaR.Training.Loop;
 
 namespace WeSaR.Cli.Commands;
 
-/// <summary>`wesar sweep run|resume|status|list`: unattended sweeps over the actor orchestrator and its journal.</summary>
+/// <summary>`wesar sweep run|resume|retry|status|list|compare|goodput`: unattended sweeps over the actor orchestrator and its journal.</summary>
 public static class SweepCommand
 {
     static readonly Option<string?> OrchestratorConfig = new("--config", "-c")
@@ -79,8 +79,14 @@ public static class SweepCommand
             { compareId, by, Json, HistoryAccess.Config, HistoryAccess.Set };
         compare.SetAction((r, ct) => Compare(r.GetValue(compareId)!, r.GetValue(by)!, r.GetValue(Json), HistoryAccess.Source(r), Workdir(r)));
 
+        var goodputId = new Argument<string>("sweep-id") { Description = "The sweep's id" };
+        var goodput = new Command("goodput", "Where each run's time went (useful training, steps redone after rollbacks and restarts, "
+                                             + "checkpoint stall, recovery, waiting for a slot) and the effective-training-time ratio, from the journal")
+            { goodputId, Json, HistoryAccess.Config, HistoryAccess.Set };
+        goodput.SetAction((r, ct) => Goodput(r.GetValue(goodputId)!, r.GetValue(Json), HistoryAccess.Source(r), Workdir(r)));
+
         return new Command("sweep", "Sweeps across init schemes, learning rates and seeds that undo spikes and survive crashes")
-            { run, resume, retry, status, list, compare };
+            { run, resume, retry, status, list, compare, goodput };
     }
 
     static string Workdir(ParseResult r) => r.GetValue(GlobalOptions.Workdir)!;
@@ -190,6 +196,18 @@ public static class SweepCommand
             var cells = Comparison.Build(runs, keys);
             if (json) Tables.PrintJson(cells);
             else Tables.Comparison(keys, cells);
+            return 0;
+        });
+    }
+
+    static async Task<int> Goodput(string id, bool json, JournalSource source, string workdir)
+    {
+        return await HistoryAccess.With(source, workdir, async host =>
+        {
+            if (await host.History.Read(new SweepId(id)) is not { } sweep) return GlobalOptions.Fail(SweepRejected.NoSweep(id, workdir));
+            var goodput = Actors.Queries.Goodput.Read(sweep.State, sweep.Events, host.SharedDir);
+            if (json) Tables.PrintJson(goodput);
+            else Tables.Goodput(goodput);
             return 0;
         });
     }

@@ -37,7 +37,8 @@ public static class SweepReport
         foreach (var r in runs.Where(r => metrics[r.Run].Any(m => m.Gate is { Count: > 0 })))
             plots.Add((Gates(r, metrics[r.Run], outDir), $"WeSaR gates α of {r.Label} (mean over layers per matrix kind)"));
         var html = Path.Combine(outDir, "index.html");
-        File.WriteAllText(html, Html(sweep, runs, events, plots, outDir), new UTF8Encoding(false));
+        var goodput = Goodput.Of(sweep.Id, events, sweep.Runs.ToDictionary(r => r.Id, r => metrics[r.Id.Value]));
+        File.WriteAllText(html, Html(sweep, runs, events, goodput, plots, outDir), new UTF8Encoding(false));
         return [.. plots.Select(p => Path.Combine(outDir, p.File)), html];
     }
 
@@ -221,9 +222,27 @@ public static class SweepReport
         return sorted[(int)Math.Min(sorted.Count - 1, Math.Round(p * (sorted.Count - 1)))];
     }
 
-    static string Html(SweepState sweep, IReadOnlyList<RunRecord> runs, IReadOnlyList<JournalEvent> events, List<(string File, string Title)> plots, string outDir)
+    static string E(string s) => WebUtility.HtmlEncode(s);
+
+    // The `sweep goodput` table: where each run's time went, and the effective-training-time ratio.
+    static void GoodputTable(StringBuilder h, SweepGoodput g)
     {
-        static string E(string s) => WebUtility.HtmlEncode(s);
+        h.Append($"<h2>Goodput</h2><p>Effective-training-time ratio {Tables.Percent(g.AllRuns.Ratio)} (useful / total over all runs); sweep wall time ")
+         .Append($"{Tables.Seconds(g.WallSeconds)}. Redone: training a rollback, crash or dead process threw away; recovery: a restart until it steps again; ")
+         .Append("waiting: not on a slot.</p>\n<table id=\"goodput\"><tr><th class=\"l\">run</th><th class=\"l\">label</th><th>total</th><th>useful</th>")
+         .Append("<th>redone</th><th>steps redone</th><th>checkpoint</th><th>recovery</th><th>startup</th><th>waiting</th><th>ratio</th></tr>\n");
+        void Row(string run, string label, GoodputFigures f) =>
+            h.Append($"<tr><td class=\"l\">{E(run)}</td><td class=\"l\">{E(label)}</td><td>{Tables.Seconds(f.TotalSeconds)}</td><td>{Tables.Seconds(f.UsefulSeconds)}</td>")
+             .Append($"<td>{Tables.Seconds(f.RedoneSeconds)}</td><td>{f.RedoneSteps}</td><td>{Tables.Seconds(f.CheckpointSeconds)}</td><td>{Tables.Seconds(f.RecoverySeconds)}</td>")
+             .Append($"<td>{Tables.Seconds(f.StartupSeconds)}</td><td>{Tables.Seconds(f.WaitingSeconds)}</td><td>{Tables.Percent(f.Ratio)}</td></tr>\n");
+        foreach (var r in g.Runs) Row(r.Run, r.Label, r.Figures);
+        Row("all runs", "", g.AllRuns);
+        h.Append("</table>\n");
+    }
+
+    static string Html(SweepState sweep, IReadOnlyList<RunRecord> runs, IReadOnlyList<JournalEvent> events, SweepGoodput goodput,
+        List<(string File, string Title)> plots, string outDir)
+    {
         var h = new StringBuilder();
         h.Append($"<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>Sweep {E(sweep.Id.Value)}</title><style>")
          .Append("body{font-family:sans-serif;max-width:1200px;margin:2em auto;color:#222}table{border-collapse:collapse;margin:1em 0}")
@@ -257,6 +276,7 @@ public static class SweepReport
              .Append($"<td>{r.Step}/{r.Steps}</td><td>{Tables.Num(r.ValLoss)}</td><td>{Tables.Num(r.LastLoss)}</td><td>{r.Spikes}</td><td>{r.Rollbacks}</td>")
              .Append($"<td>{r.Restarts}</td><td>{Tables.Num(r.TokensPerS, "N0")}</td><td>{Tables.Duration(r.WallSeconds)}</td></tr>\n");
         h.Append("</table>\n");
+        GoodputTable(h, goodput);
 
         var notable = events.Where(e => e.Event is CheckpointRejected or SpikeDetected or RolledBack or RunRestarted or RunFailed or RunRetried).ToList();
         if (notable.Count > 0)
