@@ -22,9 +22,10 @@ public static class JournalAccess
         file = Path.GetFullPath(file);
         if (readOnly)
         {
-            var cs = new SqliteConnectionStringBuilder { DataSource = file, Mode = SqliteOpenMode.ReadOnly, DefaultTimeout = 60 }.ToString();
+            // Unpooled: a connection a failed read left inside a transaction must not serve the next read.
+            var cs = new SqliteConnectionStringBuilder { DataSource = file, Mode = SqliteOpenMode.ReadOnly, DefaultTimeout = 60, Pooling = false }.ToString();
             return CanOpen(cs) ? cs : new SqliteConnectionStringBuilder
-                { DataSource = $"file:{Uri.EscapeDataString(file).Replace("%2F", "/")}?immutable=1", Mode = SqliteOpenMode.ReadOnly, DefaultTimeout = 60 }.ToString();
+                { DataSource = $"file:{Uri.EscapeDataString(file).Replace("%2F", "/")}?immutable=1", Mode = SqliteOpenMode.ReadOnly, DefaultTimeout = 60, Pooling = false }.ToString();
         }
         Directory.CreateDirectory(Path.GetDirectoryName(file)!);
         var writer = new SqliteConnectionStringBuilder { DataSource = file, DefaultTimeout = 60 }.ToString();
@@ -97,6 +98,19 @@ public static class JournalAccess
                 case NpgsqlException { IsTransient: true } or SocketException or TimeoutException: return true;
                 case SqliteException: return false;
             }
+        return false;
+    }
+
+    /// <summary>
+    /// Whether a SQLite fault is another connection's write in the way (busy, locked, or a read that began while a
+    /// transaction on its connection had not ended): it passes when the write ends, unlike damage.
+    /// </summary>
+    public static bool IsSqliteContention(Exception e)
+    {
+        for (Exception? x = e; x is not null; x = x.InnerException)
+            if (x is SqliteException q)
+                return q.SqliteErrorCode is 5 /* BUSY */ or 6 /* LOCKED */
+                       || (q.SqliteErrorCode == 1 && q.Message.Contains("within a transaction", StringComparison.Ordinal));
         return false;
     }
 

@@ -55,15 +55,25 @@ public sealed class SweepHistory
     }
 
     /// <summary>Every event of the sweep, in journal order.</summary>
-    public Task<List<JournalEvent>> Events(SweepId id) =>
+    public Task<List<JournalEvent>> Events(SweepId id) => Retried(() =>
         journal.CurrentEventsByPersistenceId(PersistenceId(id), 0, long.MaxValue)
-            .RunAggregate(new List<JournalEvent>(), (list, e) => { list.Add(Wrap(e)); return list; }, materializer);
+            .RunAggregate(new List<JournalEvent>(), (list, e) => { list.Add(Wrap(e)); return list; }, materializer));
 
     public async Task<IReadOnlyList<SweepId>> SweepIds()
     {
-        var ids = await journal.CurrentPersistenceIds().Where(p => p.StartsWith("sweep-", StringComparison.Ordinal))
-            .RunAggregate(new List<string>(), (list, p) => { list.Add(p); return list; }, materializer);
+        var ids = await Retried(() => journal.CurrentPersistenceIds().Where(p => p.StartsWith("sweep-", StringComparison.Ordinal))
+            .RunAggregate(new List<string>(), (list, p) => { list.Add(p); return list; }, materializer));
         return ids.Order(StringComparer.Ordinal).Select(p => new SweepId(p["sweep-".Length..])).ToList();
+    }
+
+    // A read of a SQLite journal that a sweep is writing can meet the writer mid-transaction; a moment later it reads.
+    static async Task<T> Retried<T>(Func<Task<T>> read)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            try { return await read(); }
+            catch (Exception e) when (attempt < 5 && JournalAccess.IsSqliteContention(e)) { await Task.Delay(100 * attempt); }
+        }
     }
 
     public async Task<IReadOnlyList<SweepState>> All()
