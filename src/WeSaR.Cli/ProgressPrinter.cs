@@ -35,6 +35,8 @@ public sealed class ProgressPrinter(long totalSteps) : IRunObserver
 
     public void RiskChanged(RiskSignal s) => Line(Wording.Risk(s));
 
+    public void Classified(SpikeVerdict v) => Line(Wording.Verdict(v));
+
     public void RolledBack(RollbackOrder o) => Line(Wording.Rollback(o));
 
     public void Finish(RunSummary s)

@@ -84,8 +84,9 @@ public static class Tables
         CheckpointCommitted c => $"checkpoint step {c.Step} committed ({c.ManifestSha256[..12]})",
         CheckpointRejected x => $"checkpoint step {x.Step} REJECTED ({x.Reason}); continuing from step {x.ResumeStep}",
         SpikeDetected d => Wording.Spike(d.Step, d.Metric, d.Value, d.Threshold, d.Rule, d.Mean, d.Std),
-        SpikeRiskRaised k => Wording.Risk(k.Step, true, k.Rule, k.Matrix, k.Value, k.Threshold),
-        SpikeRiskCleared k => Wording.Risk(k.Step, false, "", k.Matrix, k.Value, 0),
+        SpikeRiskRaised k => Wording.RiskRaised(k.Step, k.Rule, k.Matrix, k.Value, k.Threshold),
+        SpikeRiskCleared k => Wording.RiskCleared(k.Step, k.Matrix, k.Value),
+        SpikeClassified v => Wording.Verdict(v.Step, v.Verdict, v.Loss, v.ReplayLoss, v.Identical),
         RolledBack b => Wording.Rollback(b.FromStep, b.ToStep, b.SkipBatches, b.LrScale),
         RunRestarted x => $"restarted (attempt {x.Attempt}): {x.Reason}",
         RunCompleted c => $"completed at step {c.Metrics.Step}: val loss {Num(c.Metrics.ValLoss)}, last loss {Num(c.Metrics.LastLoss)}, "

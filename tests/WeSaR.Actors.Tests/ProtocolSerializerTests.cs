@@ -39,6 +39,7 @@ public sealed class ProtocolSerializerTests : IAsyncLifetime
         new RunInterrupted(S, R, 20, "the disk is full (run scheme=he: IOException: No space left on device)"),
         new SpikeRiskRaised(S, R, 3, "max-ratio", "h.0.mlp.down_proj", 0.379, 0.25),
         new SpikeRiskCleared(S, R, 12, "h.1.attn.q_proj", 0.081),
+        new SpikeClassified(S, R, 12, "transient", "z-score", "loss", 142.7, 2.71, false),
     ];
 
     public Task InitializeAsync()
@@ -80,6 +81,7 @@ public sealed class ProtocolSerializerTests : IAsyncLifetime
             new SweepRejected("no"), Ack.Instance, new CommitCheckpoint(R, 20, "ab12"),
             new RejectCheckpoints(R, [new RejectedCheckpoint(30, "missing")], resume),
             new RecordRisk(R, new WeSaR.Training.Spikes.RiskSignal(3, true, "spread", "h.0.mlp.down_proj", 9.2, 8)),
+            new RecordVerdict(R, new WeSaR.Training.Spikes.SpikeVerdict(spike, false, 9.5, 9.5, 9.1, true)),
             new RecordSpike(R, spike, new WeSaR.Training.Spikes.SpikeDecision(new WeSaR.Training.Spikes.RollbackOrder(36, 30, 6, 0.5), null), "ab12"),
             new RunEnded(R, new RunSummary("dir", 40, 40, false, 2.5, 12.2, 1000, 1, 1, 9.5, 869_504, 2.4, "ef56", null)),
             new RunCrashed(R, "IOException: No space left on device", "the disk is full"), new RestartRun(resume, 2, 1, 1), new RunGivenUp("gave up"),

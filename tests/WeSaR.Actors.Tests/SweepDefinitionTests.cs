@@ -60,7 +60,7 @@ public sealed class SweepDefinitionTests : IDisposable
     {
         var file = SweepHarness.Write(dir.Path, "ident");
         var baseline = SweepDefinition.Load(file, [], 3).Runs.Single().Id;
-        Assert.Equal(baseline, SweepDefinition.Load(file, ["run.threads=4", "run.name=x"], 3).Runs.Single().Id);
+        Assert.Equal(baseline, SweepDefinition.Load(file, ["run.threads=4", "run.name=x", "checkpoint.memory=0"], 3).Runs.Single().Id);
         Assert.NotEqual(baseline, SweepDefinition.Load(file, ["train.steps=41"], 3).Runs.Single().Id);
     }
 
@@ -69,7 +69,9 @@ public sealed class SweepDefinitionTests : IDisposable
     {
         static string Identity(params string[] sets) => SweepDefinition.Identity(WeSaR.Training.Config.ConfigLoader.Load(null, sets).Config);
         var plain = Identity();
-        Assert.All(new[] { "z-loss", "qk-norm", "zclip", "reset-moments", "rewarmup-steps", "risk" }, k => Assert.DoesNotContain(k, plain));
+        Assert.All(new[] { "z-loss", "qk-norm", "zclip", "reset-moments", "rewarmup-steps", "risk", "replay", "transient" }, k => Assert.DoesNotContain(k, plain));
+        Assert.Contains("spike.replay = ", Identity("spike.replay=on"));
+        Assert.Contains("faults.transient-steps = ", Identity("faults.transient-steps=[12]"));
         Assert.Contains("optim.zclip.alpha = ", Identity("optim.zclip.enabled=on"));
         Assert.Contains("spike.rollback.rewarmup-steps = ", Identity("spike.rollback.reset-moments=on"));
         Assert.DoesNotContain("qk-norm", Identity("optim.z-loss=0.0", "model.qk-norm=false"));

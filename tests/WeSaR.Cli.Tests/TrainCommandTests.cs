@@ -207,6 +207,34 @@ public sealed class TrainCommandTests : IDisposable
     }
 
     [Fact]
+    public void A_sweep_replays_a_transient_fault_persists_the_verdict_and_ends_with_a_clean_runs_weights()
+    {
+        var sweep = Path.Combine(work.Path, "replay.conf");
+        File.WriteAllText(sweep, $$"""
+            sweep { name = "replay", base = {{JsonSerializer.Serialize(TestEnv.TinyPreset)}}, grid { run.seed = [1337] } }
+            data.path = {{JsonSerializer.Serialize(TestEnv.Corpus)}}
+            model { block-size = 64 }
+            train { steps = 20, batch-size = 8, eval-interval = 0, eval-batches = 2, measure-interval = 0 }
+            checkpoint.interval = 5
+            spike { replay = on, z-score { window = 8, warmup = 8 } }
+            faults.transient-steps = [12]
+            """);
+        Ok(Wesar.Run(TimeSpan.FromMinutes(5), "--workdir", work.Path, "sweep", "run", sweep));
+        var run = Wesar.Run("--workdir", work.Path, "runs", "list", "--json").Json().EnumerateArray().Single();
+        var events = Ok(Wesar.Run("--workdir", work.Path, "runs", "events", $"{run.GetProperty("sweep").GetString()}/{run.GetProperty("run").GetString()}")).Stdout;
+        Assert.Matches(@"TRANSIENT fault at step 12: loss [\d.]+, [\d.]+ when replayed; the replayed step stands, no rollback", events);
+        Assert.DoesNotContain("rolled back", events);
+        Assert.Equal(0, run.GetProperty("rollbacks").GetInt32());
+
+        var clean = Path.Combine(work.Path, "clean");
+        Ok(Wesar.Run("--workdir", work.Path, "train", "--config", TestEnv.TinyPreset, "--set", $"data.path={TestEnv.Corpus}", "--set", $"run.dir={clean}",
+            "--set", "model.block-size=64", "--set", "train.steps=20", "--set", "train.batch-size=8", "--set", "train.eval-interval=0",
+            "--set", "train.eval-batches=2", "--set", "train.measure-interval=0", "--set", "checkpoint.interval=5", "--set", "run.seed=1337"));
+        var summary = JsonDocument.Parse(File.ReadAllText(Path.Combine(clean, TrainingRun.SummaryFile))).RootElement;
+        Assert.Equal(summary.GetProperty("model_sha256").GetString(), run.GetProperty("model_sha256").GetString());
+    }
+
+    [Fact]
     public void The_tiny_preset_learns_well_below_the_unigram_entropy_of_the_text()
     {
         var run = Path.Combine(work.Path, "learn");

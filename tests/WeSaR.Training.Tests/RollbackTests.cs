@@ -53,8 +53,12 @@ public sealed class RollbackTests : IDisposable
     {
         public readonly List<SpikeSignal> Spikes = [];
         public readonly List<RollbackOrder> Rollbacks = [];
+        public readonly List<SpikeVerdict> Verdicts = [];
+        public readonly List<string> Messages = [];
         public void Spiked(SpikeSignal s) => Spikes.Add(s);
         public void RolledBack(RollbackOrder o) => Rollbacks.Add(o);
+        public void Classified(SpikeVerdict v) => Verdicts.Add(v);
+        public void Message(string text) => Messages.Add(text);
     }
 
     RunSummary Train(TrainSettings s, Recorder observer)
@@ -100,6 +104,48 @@ public sealed class RollbackTests : IDisposable
             new LocalRunControl(rest.Spike), new Recorder(), CancellationToken.None);
         Assert.Equal(0, resumed.Rollbacks);
         Assert.Equal(live.ModelSha256, resumed.ModelSha256);
+    }
+
+    [Fact]
+    public void A_transient_fault_is_replayed_away_without_a_rollback_and_the_run_ends_with_a_clean_runs_weights()
+    {
+        var clean = Train(Settings(Path.Combine(dir.Path, "clean")), new Recorder());
+        // The loss of step 26's first run only is multiplied by 50, as a flipped bit would do it.
+        var replayed = new Recorder();
+        var r = Train(Settings(Path.Combine(dir.Path, "replayed"), "faults.transient-steps=[26]", "spike.replay=on"), replayed);
+        Assert.True(r.Finished, r.Failure);
+        var v = Assert.Single(replayed.Verdicts);
+        Assert.True(v.Transient);
+        Assert.Equal((26L, false), (v.Spike.Step, v.Identical));
+        Assert.True(v.Loss > 20 * v.ReplayLoss, $"{v.Loss} then {v.ReplayLoss}");
+        Assert.Empty(replayed.Spikes);
+        Assert.Equal(0, r.Rollbacks);
+        Assert.Equal(clean.ModelSha256, r.ModelSha256);
+        var metrics = MetricsLog.Read(Path.Combine(r.RunDir, MetricsLog.FileName));
+        Assert.Equal(Enumerable.Range(1, 40).Select(i => (long)i), metrics.Select(m => m.Step));
+
+        // Without the replay the same fault costs a rollback and the data it skips.
+        var unjudged = new Recorder();
+        var u = Train(Settings(Path.Combine(dir.Path, "unjudged"), "faults.transient-steps=[26]"), unjudged);
+        Assert.Equal(new RollbackOrder(26, 20, 6, 1.0), Assert.Single(unjudged.Rollbacks));
+        Assert.NotEqual(clean.ModelSha256, u.ModelSha256);
+    }
+
+    [Fact]
+    public void A_poisoned_batch_repeats_bit_for_bit_when_replayed_and_is_rolled_back_from_memory_as_from_disk()
+    {
+        var fromDisk = new Recorder();
+        var disk = Train(Settings(Path.Combine(dir.Path, "disk"), "faults.poison-batches=[25]", "checkpoint.memory=0"), fromDisk);
+        Assert.Contains("step 20 restored from disk", string.Join("\n", fromDisk.Messages));
+
+        var replayed = new Recorder();
+        var r = Train(Settings(Path.Combine(dir.Path, "replayed"), "faults.poison-batches=[25]", "spike.replay=on", "checkpoint.memory=2"), replayed);
+        var v = Assert.Single(replayed.Verdicts);
+        Assert.False(v.Transient);
+        Assert.True(v.Identical, $"{v.Loss} then {v.ReplayLoss}");
+        Assert.Equal(new RollbackOrder(26, 20, 6, 1.0), Assert.Single(replayed.Rollbacks));
+        Assert.Contains("step 20 restored from memory", string.Join("\n", replayed.Messages));
+        Assert.Equal(disk.ModelSha256, r.ModelSha256);
     }
 
     [Fact]

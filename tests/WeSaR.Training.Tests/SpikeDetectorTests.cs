@@ -60,7 +60,7 @@ public class SpikeDetectorTests
     {
         var z = new ZScoreSettings(true, SpikeMetric.Loss, 50, 6, 10);
         var q = new RatioSettings(true, SpikeMetric.Loss, 50, 1.5, 1, 10);
-        var watch = SpikeWatch.From(new SpikeSettings(true, z, q, new DivergenceSettings(false, 8, 0.25), new RollbackSettings(false, 0, false, 1, 0), RiskSettings.Off));
+        var watch = SpikeWatch.From(new SpikeSettings(true, z, q, new DivergenceSettings(false, 8, 0.25), new RollbackSettings(false, 0, false, 1, 0), RiskSettings.Off, Replay: false));
         var points = Noisy(30).Append(new StreamPoint(31, double.NaN, 1)).Append(new StreamPoint(32, 9, 1)).ToList();
         Assert.Equal(["non-finite", "z-score"], Run(watch, points).Select(h => h.Rule));
     }

@@ -5,7 +5,7 @@ namespace WeSaR.Training.Tests;
 public sealed class SpikePolicyTests
 {
     static SpikeSettings Settings() => new(true, new ZScoreSettings(true, SpikeMetric.Loss, 16, 6, 8),
-        new RatioSettings(false, SpikeMetric.Loss, 16, 2, 1, 8), new DivergenceSettings(false, 8, 0.25), new RollbackSettings(true, 0, true, 1.0, 2), RiskSettings.Off);
+        new RatioSettings(false, SpikeMetric.Loss, 16, 2, 1, 8), new DivergenceSettings(false, 8, 0.25), new RollbackSettings(true, 0, true, 1.0, 2), RiskSettings.Off, Replay: false);
 
     static IEnumerable<StreamPoint> Flat(int from, int to) => Enumerable.Range(from, to - from + 1).Select(i => new StreamPoint(i, 3 + 0.01 * Math.Sin(i), 1));
 

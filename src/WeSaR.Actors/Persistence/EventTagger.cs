@@ -21,6 +21,7 @@ public sealed class EventTagger : IWriteEventAdapter
             CheckpointRejected => "checkpoint-rejected",
             SpikeDetected => "spike",
             SpikeRiskRaised or SpikeRiskCleared => "risk",
+            SpikeClassified => "verdict",
             RolledBack => "rollback",
             RunCompleted => "run-completed",
             RunFailed => "run-failed",

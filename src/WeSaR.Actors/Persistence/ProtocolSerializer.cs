@@ -31,6 +31,7 @@ public sealed class ProtocolSerializer : SerializerWithStringManifest
         ["RunInterrupted.v1"] = typeof(RunInterrupted),
         ["SpikeRiskRaised.v1"] = typeof(SpikeRiskRaised),
         ["SpikeRiskCleared.v1"] = typeof(SpikeRiskCleared),
+        ["SpikeClassified.v1"] = typeof(SpikeClassified),
         ["SweepState.v1"] = typeof(SweepState),
         ["SweepAdmitted.v1"] = typeof(Cluster.SweepAdmitted),
     };

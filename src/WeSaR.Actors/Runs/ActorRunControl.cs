@@ -25,6 +25,8 @@ public sealed class ActorRunControl(IActorRef monitor, IActorRef coordinator, Ru
 
     public void RiskChanged(RiskSignal signal) => Wait(coordinator.Ask<Ack>(new RecordRisk(run, signal), timeout, abort));
 
+    public void Classified(SpikeVerdict verdict) => Wait(coordinator.Ask<Ack>(new RecordVerdict(run, verdict), timeout, abort));
+
     public void Rejected(IReadOnlyList<RejectedCheckpoint> rejected, ResumePoint startsFrom) =>
         Wait(coordinator.Ask<Ack>(new RejectCheckpoints(run, rejected, startsFrom), timeout, abort));
 

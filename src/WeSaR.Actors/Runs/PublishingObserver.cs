@@ -20,5 +20,7 @@ public sealed class PublishingObserver(EventStream stream, SweepId sweep, RunId 
 
     public void RiskChanged(RiskSignal s) => stream.Publish(new RunNote(sweep, run, s));
 
+    public void Classified(SpikeVerdict v) => stream.Publish(new RunNote(sweep, run, v));
+
     public void RolledBack(RollbackOrder o) => stream.Publish(new RunNote(sweep, run, o));
 }

@@ -50,6 +50,11 @@ public sealed class SweepCoordinator : ReceivePersistentActor
             var sender = Sender;
             PersistEvents(state.Risk(r), () => sender.Tell(Ack.Instance));
         });
+        Command<RecordVerdict>(v =>
+        {
+            var sender = Sender;
+            PersistEvents(state.Verdict(v), () => sender.Tell(Ack.Instance));
+        });
         Command<RejectCheckpoints>(c =>
         {
             var sender = Sender;

@@ -33,7 +33,7 @@ public sealed partial record SweepState
         var sp = s.Spike;
         var events = new List<ISweepEvent>
         {
-            new SpikeDetected(Id, s.Run, sp.Step, sp.Rule, sp.Metric == SpikeMetric.Loss ? "loss" : "grad-norm", sp.Value, sp.Mean, sp.Std, sp.Threshold),
+            new SpikeDetected(Id, s.Run, sp.Step, sp.Rule, Metric(sp.Metric), sp.Value, sp.Mean, sp.Std, sp.Threshold),
         };
         if (s.Decision.Rollback is { } o) events.Add(new RolledBack(Id, s.Run, o.FromStep, o.ToStep, s.TargetManifestSha256, o.SkipBatches, o.LrScale));
         if (s.Decision.Failure is { } why) events.Add(new RunFailed(Id, s.Run, sp.Step, why));
@@ -44,6 +44,11 @@ public sealed partial record SweepState
     public IReadOnlyList<ISweepEvent> Risk(RecordRisk r) => Run(r.Run) is not { Ended: false } ? []
         : r.Signal.Raised ? [new SpikeRiskRaised(Id, r.Run, r.Signal.Step, r.Signal.Rule, r.Signal.Matrix, r.Signal.Value, r.Signal.Threshold)]
         : [new SpikeRiskCleared(Id, r.Run, r.Signal.Step, r.Signal.Matrix, r.Signal.Value)];
+
+    /// <summary>A replayed spike's verdict, while the run has not ended.</summary>
+    public IReadOnlyList<ISweepEvent> Verdict(RecordVerdict r) => Run(r.Run) is not { Ended: false } ? []
+        : [new SpikeClassified(Id, r.Run, r.Verdict.Spike.Step, r.Verdict.Name, r.Verdict.Spike.Rule, Metric(r.Verdict.Spike.Metric), r.Verdict.Loss,
+            r.Verdict.ReplayLoss, r.Verdict.Identical)];
 
     /// <summary>A finished loop completes its run, with the journal's spike and rollback counts; a failure was written with its decision.</summary>
     public IReadOnlyList<ISweepEvent> Ended(RunEnded e)
@@ -99,4 +104,6 @@ public sealed partial record SweepState
     public IReadOnlyList<ISweepEvent> Done(DateTime now) => Phase == SweepPhase.Running && AllEnded
         ? [new SweepCompleted(Id, Runs.Count(r => r.Phase == RunPhase.Completed), Runs.Count(r => r.Phase == RunPhase.Failed), now)]
         : [];
+
+    static string Metric(SpikeMetric m) => m == SpikeMetric.Loss ? "loss" : "grad-norm";
 }

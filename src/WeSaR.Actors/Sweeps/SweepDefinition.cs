@@ -16,7 +16,7 @@ public sealed record SweepDefinition(SweepId Id, string Name, int MaxRestarts, I
     // Keys that name or place a run without changing what it computes.
     static readonly string[] SweepKeys = ["sweep.name", "sweep.base", "sweep.max-restarts"];
 
-    static readonly HashSet<string> NotIdentity = ["run.dir", "run.name", "run.device", "run.threads", "run.tensorboard", "train.stop-at"];
+    static readonly HashSet<string> NotIdentity = ["run.dir", "run.name", "run.device", "run.threads", "run.tensorboard", "train.stop-at", "checkpoint.memory"];
 
     // Keys (or whole sections) added after sweeps were first hashed, each with the test for the value that computes what
     // runs computed before they existed: there every key under it is left out, so a run keeps the id it had and
@@ -29,6 +29,8 @@ public sealed record SweepDefinition(SweepId Id, string Name, int MaxRestarts, I
         ["spike.rollback.reset-moments"] = c => !c.GetBoolean("spike.rollback.reset-moments"),
         ["spike.rollback.rewarmup-steps"] = c => !c.GetBoolean("spike.rollback.reset-moments"),
         ["spike.risk"] = c => !c.GetBoolean("spike.risk.enabled"),
+        ["spike.replay"] = c => !c.GetBoolean("spike.replay"),
+        ["faults.transient-steps"] = c => c.GetStringList("faults.transient-steps").Count == 0,
     };
 
     /// <summary>What a run's id hashes: every key that changes what it computes, in canonical form.</summary>

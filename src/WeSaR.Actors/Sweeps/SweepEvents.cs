@@ -48,6 +48,15 @@ public sealed record SpikeRiskRaised(SweepId Sweep, RunId Run, long Step, string
 public sealed record SpikeRiskCleared(SweepId Sweep, RunId Run, long Step, string Matrix, double Value) : IRunEvent;
 
 /// <summary>
+/// The step of a spike (<c>Rule</c> on <c>Metric</c>) at <c>Step</c> was run again from the state before it
+/// (spike.replay). <c>Verdict</c> "transient": the replay did not spike, so the replayed step stands and nothing is
+/// rolled back; "reproducible": it spiked again, and the spike's decision follows. <c>Loss</c> and <c>ReplayLoss</c>
+/// are the two runs' losses; <c>Identical</c> says they and the gradient norms matched bit for bit.
+/// </summary>
+public sealed record SpikeClassified(SweepId Sweep, RunId Run, long Step, string Verdict, string Rule, string Metric, double Loss, double ReplayLoss,
+    bool Identical) : IRunEvent;
+
+/// <summary>
 /// The run goes back to the checkpoint at <c>ToStep</c> (0: the initialisation) whose manifest hash is
 /// <c>ToManifestSha256</c>, skips <c>SkipBatches</c> batches and multiplies its learning rate by <c>LrScale</c>.
 /// Named as in <see cref="WeSaR.Training.Spikes.RollbackOrder"/>; the JSON keeps the v1 name.

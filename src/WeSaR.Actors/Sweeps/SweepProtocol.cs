@@ -68,6 +68,9 @@ public sealed record RecordSpike(RunId Run, SpikeSignal Spike, SpikeDecision Dec
 /// <summary>The early warning raised or cleared a run's spike risk; replied to with <see cref="Ack"/> once it is persisted.</summary>
 public sealed record RecordRisk(RunId Run, RiskSignal Signal) : IWireMessage;
 
+/// <summary>A spike's step was replayed with this verdict; replied to with <see cref="Ack"/> once it is persisted.</summary>
+public sealed record RecordVerdict(RunId Run, SpikeVerdict Verdict) : IWireMessage;
+
 /// <summary>A trainer's loop returned (finished, failed by the spike policy, or stopped by <see cref="StopSweep"/>).</summary>
 public sealed record RunEnded(RunId Run, RunSummary Summary) : IWireMessage;
 

@@ -57,7 +57,7 @@ public sealed partial record SweepState(SweepId Id, string Name, SweepPhase Phas
         CheckpointCommitted c => With(c.Run, r => r with { Resume = new ResumePoint(c.Step, c.ManifestSha256) }),
         CheckpointRejected x => With(x.Run, r => r with { Resume = new ResumePoint(x.ResumeStep, x.ResumeManifestSha256) }),
         SpikeDetected d => With(d.Run, r => r with { Spikes = r.Spikes + 1 }),
-        SpikeRiskRaised or SpikeRiskCleared => this,   // for the history; decides nothing
+        SpikeRiskRaised or SpikeRiskCleared or SpikeClassified => this,   // for the history; decides nothing
         RolledBack b => With(b.Run, r => r with
         {
             Rollbacks = r.Rollbacks + 1,

@@ -76,6 +76,7 @@ public static class SqlText
         SpikeDetected d => d.Step,
         SpikeRiskRaised k => k.Step,
         SpikeRiskCleared k => k.Step,
+        SpikeClassified v => v.Step,
         RolledBack b => b.FromStep,
         RunCompleted c => c.Metrics.Step,
         RunFailed f => f.Step,

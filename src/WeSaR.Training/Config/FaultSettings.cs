@@ -7,7 +7,7 @@ public enum PausePoint { CheckpointWrite, Rollback }
 
 /// <summary>faults.*: injected spikes, exceptions and pauses (see hocon/train.conf).</summary>
 public sealed partial record FaultSettings(IReadOnlySet<long> PoisonBatches, double PoisonScale, long ThrowAtStep, int ThrowAttempts,
-    IReadOnlySet<(PausePoint Point, long Step)> Pauses, TimeSpan PauseTime, int LeakKibPerStep)
+    IReadOnlySet<(PausePoint Point, long Step)> Pauses, TimeSpan PauseTime, int LeakKibPerStep, IReadOnlySet<long> TransientSteps)
 {
     public static FaultSettings From(ConfigReader r)
     {
@@ -20,7 +20,8 @@ public sealed partial record FaultSettings(IReadOnlySet<long> PoisonBatches, dou
         }
         return new(r.LongList("faults.poison-batches").ToHashSet(), r.Double("faults.poison-scale", positive: true),
             r.Long("faults.throw-at-step", 0), r.Int("faults.throw-attempts", 0), pauses,
-            TimeSpan.FromSeconds(r.Double("faults.pause-seconds", 0)), r.Int("faults.leak-kib-per-step", 0));
+            TimeSpan.FromSeconds(r.Double("faults.pause-seconds", 0)), r.Int("faults.leak-kib-per-step", 0),
+            r.LongList("faults.transient-steps").ToHashSet());
     }
 
     public bool PausesAt(PausePoint point, long step) => Pauses.Contains((point, step));

@@ -84,10 +84,11 @@ public sealed record LoopSettings(long Steps, long StopAt, int BatchSize, long L
 }
 
 /// <summary>checkpoint.*: cadence and retention.</summary>
-public sealed record CheckpointSettings(long Interval, Retention Retention)
+/// <param name="Memory">How many of the newest checkpoints are also kept in memory, for rollbacks without disk.</param>
+public sealed record CheckpointSettings(long Interval, Retention Retention, int Memory)
 {
     public static CheckpointSettings From(ConfigReader r) => new(r.Long("checkpoint.interval", 0),
-        new Retention(r.Int("checkpoint.keep-last", 1), r.Long("checkpoint.keep-every", 0)));
+        new Retention(r.Int("checkpoint.keep-last", 1), r.Long("checkpoint.keep-every", 0)), r.Int("checkpoint.memory", 0));
 }
 
 /// <summary>Everything one training run needs, validated as a whole.</summary>

@@ -39,6 +39,9 @@ public interface IRunControl
     /// <summary>The early warning raised or cleared the run's spike risk; returns once that is recorded.</summary>
     void RiskChanged(RiskSignal signal);
 
+    /// <summary>A spike's step was replayed (spike.replay) with this verdict; returns once it is recorded, before any decision on it.</summary>
+    void Classified(SpikeVerdict verdict);
+
     /// <summary>The run passed over damaged or missing checkpoints and starts at <paramref name="startsFrom"/>; returns once that is recorded.</summary>
     void Rejected(IReadOnlyList<RejectedCheckpoint> rejected, ResumePoint startsFrom);
 }
@@ -62,6 +65,8 @@ public sealed class LocalRunControl(SpikeSettings settings) : IRunControl
     public void Committed(CheckpointInfo info) { }
 
     public void RiskChanged(RiskSignal signal) { }
+
+    public void Classified(SpikeVerdict verdict) { }
 
     // Nothing to record without a journal: the observer has already reported them.
     public void Rejected(IReadOnlyList<RejectedCheckpoint> rejected, ResumePoint startsFrom) { }

@@ -18,6 +18,23 @@ public sealed record TrainerState(long Step, long DataPosition, long Tokens, dou
 public sealed record Rewarm(long From, long Steps);
 
 /// <summary>
+/// A trainer's state held in memory: its tensors on the run's device and the rest as in a checkpoint. Made by
+/// <see cref="Trainer.Keep"/> and put back in place by <see cref="Trainer.Restore(MemoryState)"/>.
+/// </summary>
+public sealed class MemoryState : IDisposable
+{
+    internal TensorSnapshot Tensors { get; } = new();
+
+    internal TrainerState? Trainer { get; set; }
+
+    public long Step => Trainer?.Step ?? throw new InvalidOperationException("nothing kept yet");
+
+    public long Bytes => Tensors.Bytes;
+
+    public void Dispose() => Tensors.Dispose();
+}
+
+/// <summary>
 /// One model, its optimizer and its data, advanced one step at a time. The caller decides when to evaluate,
 /// checkpoint, roll back, skip data or scale the learning rate; this class only makes each of those exact.
 /// Every step runs in its own dispose scope, so native memory stays flat however long the run.
@@ -55,6 +72,8 @@ public sealed class Trainer : IDisposable
 
     ZClipState zclip = ZClipState.Fresh;
     Rewarm? rewarm;
+    // faults.transient-steps already run once by this trainer: the fault strikes a step's first run only.
+    readonly HashSet<long> struck = [];
 
     public Gpt Model => model;
 
@@ -128,7 +147,7 @@ public sealed class Trainer : IDisposable
         optimizer.zero_grad();
         var logits = Logits(x);
         var loss = nn.functional.cross_entropy(logits, y.reshape(-1));
-        if (settings.Faults.PoisonBatches.Contains(DataPosition))
+        if (settings.Faults.PoisonBatches.Contains(DataPosition) || (settings.Faults.TransientSteps.Contains(Step + 1) && struck.Add(Step + 1)))
         {
             using Scalar poison = settings.Faults.PoisonScale;   // held until the op returns (see Optim.Step)
             loss = loss.mul(poison);
@@ -200,8 +219,7 @@ public sealed class Trainer : IDisposable
     {
         [ModelFile] = StateBytes.Save(model),
         [OptimizerFile] = StateBytes.Save(optimizer),
-        [StateFile] = JsonSerializer.SerializeToUtf8Bytes(
-            new TrainerState(Step, DataPosition, Tokens, LrFactor, settings.Run.Seed, settings.Init.Scheme.Name, config, zclip, rewarm), Json),
+        [StateFile] = JsonSerializer.SerializeToUtf8Bytes(CurrentState(), Json),
     });
 
     /// <summary>
@@ -220,6 +238,23 @@ public sealed class Trainer : IDisposable
         (model, optimizer, parameters) = (m, opt, ps);
         (Step, DataPosition, Tokens, LrFactor, zclip, rewarm) = (state.Step, state.DataPosition, state.Tokens, state.LrFactor, state.ZClip ?? ZClipState.Fresh, state.Rewarm);
     }
+
+    /// <summary>Copies the whole state into <paramref name="into"/> (its buffers reused when it held one before).</summary>
+    public void Keep(MemoryState into)
+    {
+        into.Tensors.Take(model, optimizer);
+        into.Trainer = CurrentState();
+    }
+
+    /// <summary>Returns to a state kept in memory exactly, in place: no model or optimizer is rebuilt.</summary>
+    public void Restore(MemoryState from)
+    {
+        var state = from.Trainer ?? throw new InvalidOperationException("nothing kept yet");
+        from.Tensors.Restore(model, optimizer);
+        (Step, DataPosition, Tokens, LrFactor, zclip, rewarm) = (state.Step, state.DataPosition, state.Tokens, state.LrFactor, state.ZClip ?? ZClipState.Fresh, state.Rewarm);
+    }
+
+    TrainerState CurrentState() => new(Step, DataPosition, Tokens, LrFactor, settings.Run.Seed, settings.Init.Scheme.Name, config, zclip, rewarm);
 
     /// <summary>The trainer state saved in a checkpoint.</summary>
     public static TrainerState State(Checkpoint c) => JsonSerializer.Deserialize<TrainerState>(c.File(StateFile), Json)!;

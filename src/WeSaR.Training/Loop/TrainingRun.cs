@@ -18,6 +18,7 @@ public interface IRunObserver
     void Checkpointed(CheckpointInfo info) { }
     void Spiked(SpikeSignal signal) { }
     void RiskChanged(RiskSignal signal) { }
+    void Classified(SpikeVerdict verdict) { }
     void RolledBack(RollbackOrder order) { }
 }
 
@@ -69,13 +70,17 @@ public sealed class TrainingRun(TrainSettings settings, string runDir)
         var s = settings.Train;
         var store = new CheckpointStore(Path.Combine(runDir, CheckpointDir), settings.Checkpoint.Retention);
         using var trainer = new Trainer(settings, data);
+        using var ring = new MemoryRing(settings.Checkpoint.Memory);
+        // spike.replay: the state before the step being taken, overwritten every step.
+        using var beforeStep = settings.Spike.Replay ? new MemoryState() : null;
         var start = StartChoice.Choose(from, store.List(), c => CheckpointStore.TryLoad(c.Path));
         foreach (var r in start.Rejected) observer.Message($"skipping checkpoint at step {r.Step}: {r.Reason}");
         // Recorded before the newer checkpoints are deleted below, so a crash in between rejects them again.
         if (start.Rejected.Count > 0) control.Rejected(start.Rejected, start.Point);
         MetricsLog? log = null;
         var risk = new SpikeRisk(settings.Spike.Risk);
-        var history = Rewind(trainer, risk, start.Checkpoint, start.Point.SkipBatches, f => f * start.Point.LrScale, start.Point.AfterRollback, store, control, ref log);
+        var history = Rewind(trainer, risk, Restore(trainer, start.Checkpoint), start.Point.SkipBatches, f => f * start.Point.LrScale, start.Point.AfterRollback,
+            store, ring, control, ref log);
         if (start.Checkpoint is not null) observer.Message($"resumed from step {start.Checkpoint.Step}");
         var board = settings.Run.TensorBoard ? new TensorBoardLog(runDir) : null;
         observer.Started(trainer.Step, s.Steps, trainer.ParameterCount);
@@ -98,12 +103,15 @@ public sealed class TrainingRun(TrainSettings settings, string runDir)
                 ThrowIfInjected(trainer.Step + 1, attempt);
                 var measure = Measures(trainer.Step + 1, s.MeasureInterval) || risk.Raised;
                 stepTime.Restart();
+                if (beforeStep is not null) trainer.Keep(beforeStep);
                 var m = trainer.TrainStep(measure);
                 var seconds = stepTime.Elapsed.TotalSeconds;
                 speed.Add(m.Step, (long)s.BatchSize * settings.Model.BlockSize, seconds);
 
                 var point = new StreamPoint(m.Step, m.Loss, m.GradNorm);
                 var spike = control.Observe(point);
+                if (spike is not null && beforeStep is not null)
+                    (m, point, spike) = Replay(trainer, beforeStep, point, spike, measure, history, control, observer);
                 if (spike is not null)
                 {
                     spikes++;
@@ -116,8 +124,13 @@ public sealed class TrainingRun(TrainSettings settings, string runDir)
                         // The scale applies to the rate the run had at the spike, so repeated rollbacks to one
                         // checkpoint keep lowering it (the checkpoint's own factor predates them).
                         var factor = trainer.LrFactor * order.LrScale;
-                        var target = order.ToStep == 0 ? null : CheckpointStore.Load(StepFolder(store, order.ToStep));
-                        history = Rewind(trainer, risk, target, order.SkipBatches, _ => factor, afterRollback: true, store, control, ref log);
+                        var restoring = Stopwatch.StartNew();
+                        var kept = ring.Find(order.ToStep);
+                        var restored = kept is not null ? Restore(trainer, kept)
+                            : Restore(trainer, order.ToStep == 0 ? null : CheckpointStore.Load(StepFolder(store, order.ToStep)));
+                        history = Rewind(trainer, risk, restored, order.SkipBatches, _ => factor, afterRollback: true, store, ring, control, ref log);
+                        observer.Message($"step {order.ToStep} restored {(kept is not null ? "from memory" : order.ToStep == 0 ? "from the seed" : "from disk")} "
+                                         + $"in {restoring.Elapsed.TotalMilliseconds:F0} ms");
                         rollbacks++;
                         observer.RolledBack(order);
                         continue;
@@ -146,9 +159,9 @@ public sealed class TrainingRun(TrainSettings settings, string runDir)
                 }
                 var interval = risk.CheckpointInterval(settings.Checkpoint.Interval);
                 if (m.Step == s.EndStep || (interval > 0 && m.Step % interval == 0))
-                    modelSha = SaveCheckpoint(trainer, history, risk, store, control, observer, ct);
+                    modelSha = SaveCheckpoint(trainer, history, risk, store, ring, control, observer, ct);
             }
-            if (interrupted && trainer.Step > firstStep) modelSha = SaveCheckpoint(trainer, history, risk, store, control, observer, ct);
+            if (interrupted && trainer.Step > firstStep) modelSha = SaveCheckpoint(trainer, history, risk, store, ring, control, observer, ct);
         }
         finally
         {
@@ -162,22 +175,40 @@ public sealed class TrainingRun(TrainSettings settings, string runDir)
     }
 
     /// <summary>
-    /// Puts the run at a checkpoint (null: the initialisation), for a resume or a rollback alike: weights, optimizer,
-    /// detector history and risk state from the checkpoint, the data skip, the learning-rate factor
-    /// (<paramref name="lrFactor"/> maps the checkpoint's own); checkpoints and metrics past it are dropped, as that
-    /// history is being redone.
+    /// Runs a spike's step again from the state kept before it, records the verdict and returns the step as replayed
+    /// (a transient fault's replay has no spike: it stands, and nothing is rolled back).
     /// </summary>
-    List<StreamPoint> Rewind(Trainer trainer, SpikeRisk risk, Checkpoint? to, long skipBatches, Func<double, double> lrFactor, bool afterRollback,
-        CheckpointStore store, IRunControl control, ref MetricsLog? log)
+    static (StepMetrics, StreamPoint, SpikeSignal?) Replay(Trainer trainer, MemoryState before, StreamPoint first, SpikeSignal spike, bool measure,
+        IReadOnlyList<StreamPoint> history, IRunControl control, IRunObserver observer)
     {
-        var history = Restore(trainer, to);
-        risk.State = to is not null && to.Files.TryGetValue(RiskFile, out var saved) ? JsonSerializer.Deserialize<RiskState>(saved, Json)! : RiskState.Calm;
+        trainer.Restore(before);
+        control.Reset(history);   // the detectors have seen the first run's point
+        var m = trainer.TrainStep(measure);
+        var point = new StreamPoint(m.Step, m.Loss, m.GradNorm);
+        var again = control.Observe(point);
+        var verdict = SpikeReplay.Classify(spike, first, point, again);
+        control.Classified(verdict);
+        observer.Classified(verdict);
+        return (m, point, again);
+    }
+
+    /// <summary>
+    /// After the trainer is put at a checkpoint, for a resume or a rollback alike: the detector history and risk state
+    /// <paramref name="restored"/> with it, the data skip, the learning-rate factor (<paramref name="lrFactor"/> maps
+    /// the checkpoint's own); checkpoints and metrics past it are dropped, as that history is being redone.
+    /// </summary>
+    List<StreamPoint> Rewind(Trainer trainer, SpikeRisk risk, (List<StreamPoint> History, RiskState Risk) restored, long skipBatches,
+        Func<double, double> lrFactor, bool afterRollback, CheckpointStore store, MemoryRing ring, IRunControl control, ref MetricsLog? log)
+    {
+        var history = restored.History;
+        risk.State = restored.Risk;
         trainer.RiskLrScale = risk.LrScale;
         trainer.SkipBatches(skipBatches);
         trainer.LrFactor = lrFactor(trainer.LrFactor);
         var rollback = settings.Spike.Rollback;
         if (afterRollback && rollback.ResetMoments) trainer.ResetMoments(rollback.RewarmupSteps);
         store.DeleteAfter(trainer.Step);
+        ring.DropAfter(trainer.Step);
         log?.Dispose();
         log = new MetricsLog(Path.Combine(runDir, MetricsLog.FileName), trainer.Step);
         control.Reset(history);
@@ -207,13 +238,24 @@ public sealed class TrainingRun(TrainSettings settings, string runDir)
     /// </summary>
     public static bool Measures(long step, long interval) => interval > 0 && (step <= interval || step % interval == 0);
 
-    /// <summary>Puts the trainer at a checkpoint (null: the initialisation) and returns the detector history saved with it.</summary>
-    static List<StreamPoint> Restore(Trainer trainer, Checkpoint? c)
+    /// <summary>Puts the trainer at a checkpoint (null: the initialisation) and returns the detector history and risk state saved with it.</summary>
+    static (List<StreamPoint>, RiskState) Restore(Trainer trainer, Checkpoint? c)
     {
-        if (c is null && trainer.Step == 0) return [];   // already at the initialisation
+        if (c is null)
+        {
+            if (trainer.Step > 0) trainer.Restore(c);   // else already at the initialisation
+            return ([], RiskState.Calm);
+        }
         trainer.Restore(c);
-        return c is not null && c.Files.TryGetValue(StreamFile, out var bytes)
-            ? JsonSerializer.Deserialize<List<StreamPoint>>(bytes, Json)! : [];
+        return (c.Files.TryGetValue(StreamFile, out var bytes) ? JsonSerializer.Deserialize<List<StreamPoint>>(bytes, Json)! : [],
+            c.Files.TryGetValue(RiskFile, out var saved) ? JsonSerializer.Deserialize<RiskState>(saved, Json)! : RiskState.Calm);
+    }
+
+    /// <summary>The same from the copy of a checkpoint kept in memory, in place.</summary>
+    static (List<StreamPoint>, RiskState) Restore(Trainer trainer, KeptCheckpoint k)
+    {
+        trainer.Restore(k.State);
+        return ([.. k.History], k.Risk);
     }
 
     static string StepFolder(CheckpointStore store, long step) =>
@@ -221,8 +263,8 @@ public sealed class TrainingRun(TrainSettings settings, string runDir)
         ?? throw new InvalidDataException($"rollback target: no checkpoint at step {step} in {store.Directory}");
 
     /// <summary>Writes, commits (the control returns once it is recorded) and only then prunes; returns the model's SHA-256.</summary>
-    string SaveCheckpoint(Trainer trainer, List<StreamPoint> history, SpikeRisk risk, CheckpointStore store, IRunControl control, IRunObserver observer,
-        CancellationToken ct)
+    string SaveCheckpoint(Trainer trainer, List<StreamPoint> history, SpikeRisk risk, CheckpointStore store, MemoryRing ring, IRunControl control,
+        IRunObserver observer, CancellationToken ct)
     {
         var c = trainer.Capture();
         var files = new Dictionary<string, byte[]>(c.Files) { [StreamFile] = JsonSerializer.SerializeToUtf8Bytes(history, Json) };
@@ -230,6 +272,7 @@ public sealed class TrainingRun(TrainSettings settings, string runDir)
         if (settings.Spike.Risk.Enabled) files[RiskFile] = JsonSerializer.SerializeToUtf8Bytes(risk.State, Json);
         var info = store.Save(c with { Files = files }, () => Hold(PausePoint.CheckpointWrite, c.Step, observer, ct));
         control.Committed(info);
+        ring.Add(trainer, history, risk.State);
         store.Prune();
         observer.Checkpointed(info);
         return CheckpointStore.Sha256(c.File(Trainer.ModelFile));

@@ -104,8 +104,7 @@ public sealed class DivergenceDetector(DivergenceSettings s) : ISpikeDetector
         if (!double.IsFinite(p.Loss)) return null;
         recent.Enqueue(p.Loss);
         if (recent.Count > s.Window) recent.Dequeue();
-        var sorted = recent.Order().ToList();
-        var median = (sorted[(sorted.Count - 1) / 2] + sorted[sorted.Count / 2]) / 2;
+        var median = Statistics.Median(recent);
         var threshold = best * (1 + s.Rise);
         if (median > threshold)
         {

@@ -45,8 +45,7 @@ public sealed class SpikeRisk(RiskSettings settings)
         if (!settings.Enabled || ratios.Count == 0) return null;
         // A non-finite ratio (which ordering ranks lowest) is past every bound.
         var (matrix, max) = ratios.FirstOrDefault(kv => !double.IsFinite(kv.Value)) is { Key: not null } bad ? bad : ratios.MaxBy(kv => kv.Value);
-        var sorted = ratios.Values.Order().ToList();
-        var median = sorted.Count % 2 == 1 ? sorted[sorted.Count / 2] : (sorted[sorted.Count / 2 - 1] + sorted[sorted.Count / 2]) / 2;
+        var median = Statistics.Median(ratios.Values);
         var past = !double.IsFinite(max) || max > settings.MaxRatio ? ("max-ratio", max, settings.MaxRatio)
             : max > settings.Spread * median ? ("spread", max / median, settings.Spread)
             : default((string Rule, double Value, double Threshold)?);

@@ -18,9 +18,12 @@ public sealed record DivergenceSettings(bool Enabled, int Window, double Rise);
 public sealed record RollbackSettings(bool Enabled, long Margin, bool SkipData, double LrScale, int Max, double DivergenceLrScale = 1.0,
     bool ResetMoments = false, long RewarmupSteps = 0);
 
-/// <summary>spike.*: the detectors to run over the loss and gradient-norm streams, the rollback policy and the early warning.</summary>
+/// <summary>
+/// spike.*: the detectors to run over the loss and gradient-norm streams, the rollback policy, the early warning and
+/// whether a spike's step is replayed before it is acted on (<c>Replay</c>).
+/// </summary>
 public sealed record SpikeSettings(bool NonFinite, ZScoreSettings ZScore, RatioSettings Ratio, DivergenceSettings Divergence, RollbackSettings Rollback,
-    RiskSettings Risk)
+    RiskSettings Risk, bool Replay)
 {
     static readonly Dictionary<string, SpikeMetric> Metrics = new() { ["loss"] = SpikeMetric.Loss, ["grad-norm"] = SpikeMetric.GradNorm };
 
@@ -40,6 +43,6 @@ public sealed record SpikeSettings(bool NonFinite, ZScoreSettings ZScore, RatioS
             r.Int("spike.risk.consecutive", 1), r.Long("spike.risk.checkpoint-interval", 0), r.Double("spike.risk.lr-scale", positive: true));
         foreach (var (key, scale) in new[] { ("rollback.lr-scale", b.LrScale), ("rollback.divergence-lr-scale", b.DivergenceLrScale), ("risk.lr-scale", k.LrScale) })
             if (scale > 1) r.Problem($"spike.{key} must be at most 1, got {scale}");
-        return new(r.Bool("spike.non-finite"), z, q, d, b, k);
+        return new(r.Bool("spike.non-finite"), z, q, d, b, k, r.Bool("spike.replay"));
     }
 }
