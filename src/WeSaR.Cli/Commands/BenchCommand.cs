@@ -57,7 +57,20 @@ public static class BenchCommand
             { stepConfig, stepSet, schemes, stepSteps, stepRepeats, stepThreads };
         step.SetAction(r => Step(r.GetValue(stepConfig)!, r.GetValue(stepSet) ?? [], r.GetValue(schemes)!, r.GetValue(stepSteps), r.GetValue(stepRepeats),
             r.GetValue(stepThreads), r.GetValue(GlobalOptions.Workdir)!));
-        return new Command("bench", "Benchmarks that print ratios against a baseline measured in the same run") { orchestrator, history, step };
+        var rollbackConfig = new Option<string>("--config", "-c")
+        {
+            Description = "Run config to time", DefaultValueFactory = _ => Path.Combine("hocon", "presets", "10m.conf"),
+        };
+        var rollbackSet = new Option<string[]>("--set", "-s") { Description = "Override a run key (repeatable)" };
+        var rollbackRepeats = new Option<int>("--repeats") { Description = "Timings of each operation, alternating", DefaultValueFactory = _ => 7 };
+        var rollbackThreads = new Option<int>("--threads") { Description = "LibTorch threads (run.threads)", DefaultValueFactory = _ => 1 };
+        var rollback = new Command("rollback",
+            "Putting a run back at a checkpoint from disk (read, hash check, rebuild) against from memory (checkpoint.memory: copies in "
+            + "place), and the copy spike.replay makes before every step against the step itself")
+            { rollbackConfig, rollbackSet, rollbackRepeats, rollbackThreads };
+        rollback.SetAction(r => Rollback(r.GetValue(rollbackConfig)!, r.GetValue(rollbackSet) ?? [], r.GetValue(rollbackRepeats), r.GetValue(rollbackThreads),
+            r.GetValue(GlobalOptions.Workdir)!));
+        return new Command("bench", "Benchmarks that print ratios against a baseline measured in the same run") { orchestrator, history, step, rollback };
     }
 
     static async Task<int> Orchestrator(string configFile, string[] sets, int steps, int repeats, int threads, string workdir)
@@ -119,6 +132,34 @@ public static class BenchCommand
             Console.WriteLine($"{t.Scheme,-22} {t.Min * 1e3,8:F1} {t.Median * 1e3,10:F1} {t.TokensPerStep / t.Median,9:N0} {t.Mfu(t.Median, peak),6:P0} "
                               + $"{t.Median / results[0].Median,20:F3}");
         return 0;
+    }
+
+    static int Rollback(string configFile, string[] sets, int repeats, int threads, string workdir)
+    {
+        if (repeats < 1 || threads < 1) return GlobalOptions.Fail("--repeats and --threads must be at least 1");
+        TrainSettings settings;
+        try { settings = TrainSettings.Load(configFile, [.. sets, $"run.threads={threads}"]); }
+        catch (ConfigException e) { return GlobalOptions.Fail(e.Message); }
+        using var data = DataSource.Open(settings.Data, workdir, Console.WriteLine);
+        TorchSharp.torch.set_num_threads(threads);
+        var scratch = Directory.CreateTempSubdirectory("wesar-bench-rollback-").FullName;
+        try
+        {
+            var t = RollbackBenchmark.Run(settings, data, scratch, repeats);
+            Console.WriteLine($"bench rollback: {configFile}, {t.Parameters:N0} parameters, {threads} thread(s), {repeats} repeat(s); checkpoint "
+                              + $"{t.CheckpointBytes / 1048576.0:F1} MiB on disk (read from the page cache), {t.MemoryBytes / 1048576.0:F1} MiB in memory");
+            static double Median(IReadOnlyList<double> s) => s.Order().ElementAt(s.Count / 2);
+            Console.WriteLine($"{"",-34} {"min ms",8} {"median ms",10} {"median vs",10}");
+            foreach (var (name, times, against, baseline) in new[]
+                     {
+                         ("training step", t.Step, "", t.Step), ("copy before a step (spike.replay)", t.Keep, "step", t.Step),
+                         ("restore from disk", t.Disk, "", t.Disk), ("restore from memory", t.Memory, "disk", t.Disk),
+                     })
+                Console.WriteLine($"{name,-34} {times.Min() * 1e3,8:F1} {Median(times) * 1e3,10:F1} "
+                                  + (against == "" ? "" : $"{Median(times) / Median(baseline),6:F3} x {against}"));
+            return 0;
+        }
+        finally { Directory.Delete(scratch, recursive: true); }
     }
 
     static double Bare(TrainSettings settings, string runDir, string workdir)

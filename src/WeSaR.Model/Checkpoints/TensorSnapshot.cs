@@ -1,14 +1,17 @@
+using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 
 namespace WeSaR.Model.Checkpoints;
 
 /// <summary>
-/// A model's parameters and its AdamW moments and step counts, copied into tensors on their own device: taken and put
-/// back in place by copy_, with nothing serialised, hashed or rebuilt, so a replay or a rollback within memory costs a
-/// few memory copies. Taking one again into the same snapshot reuses its buffers.
+/// A model's parameters and its AdamW moments and step counts, copied into tensors: taken and put back in place by
+/// copy_, with nothing serialised, hashed or rebuilt, so a replay or a rollback within memory costs a few memory
+/// copies. Taking one again into the same snapshot reuses its buffers.
 /// </summary>
-public sealed class TensorSnapshot : IDisposable
+/// <param name="host">Hold the copies in host memory (on a GPU run, a copy there is slower but leaves the GPU's memory
+/// to training); otherwise beside the tensors, on their device.</param>
+public sealed class TensorSnapshot(bool host) : IDisposable
 {
     readonly List<Tensor> copies = [];
     long[] adamSteps = [];
@@ -25,7 +28,7 @@ public sealed class TensorSnapshot : IDisposable
         {
             foreach (var c in copies) c.Dispose();
             copies.Clear();
-            copies.AddRange(live.Select(t => t.clone().DetachFromDisposeScope()));
+            copies.AddRange(live.Select(t => (host && t.device_type != DeviceType.CPU ? t.cpu() : t.clone()).DetachFromDisposeScope()));
         }
         else
             for (var i = 0; i < live.Count; i++) copies[i].copy_(live[i]);

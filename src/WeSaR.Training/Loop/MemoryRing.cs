@@ -8,6 +8,7 @@ sealed record KeptCheckpoint(MemoryState State, IReadOnlyList<StreamPoint> Histo
 /// <summary>
 /// checkpoint.memory: copies of the newest committed checkpoints, so that a rollback to one of them is a few copies in
 /// place. Each is added only once its checkpoint is committed on disk, which is where rollback targets are chosen.
+/// Held in host memory, where there is room for them beside a GPU's training state.
 /// </summary>
 sealed class MemoryRing(int capacity) : IDisposable
 {
@@ -22,7 +23,7 @@ sealed class MemoryRing(int capacity) : IDisposable
             state = kept[0].State;   // its buffers are reused
             kept.RemoveAt(0);
         }
-        else state = new MemoryState();
+        else state = new MemoryState(host: true);
         trainer.Keep(state);
         kept.Add(new KeptCheckpoint(state, [.. history], risk));
     }

@@ -18,12 +18,12 @@ public sealed record TrainerState(long Step, long DataPosition, long Tokens, dou
 public sealed record Rewarm(long From, long Steps);
 
 /// <summary>
-/// A trainer's state held in memory: its tensors on the run's device and the rest as in a checkpoint. Made by
-/// <see cref="Trainer.Keep"/> and put back in place by <see cref="Trainer.Restore(MemoryState)"/>.
+/// A trainer's state held in memory: its tensors (in host memory, or on the run's device) and the rest as in a
+/// checkpoint. Made by <see cref="Trainer.Keep"/> and put back in place by <see cref="Trainer.Restore(MemoryState)"/>.
 /// </summary>
-public sealed class MemoryState : IDisposable
+public sealed class MemoryState(bool host) : IDisposable
 {
-    internal TensorSnapshot Tensors { get; } = new();
+    internal TensorSnapshot Tensors { get; } = new(host);
 
     internal TrainerState? Trainer { get; set; }
 

@@ -71,8 +71,8 @@ public sealed class TrainingRun(TrainSettings settings, string runDir)
         var store = new CheckpointStore(Path.Combine(runDir, CheckpointDir), settings.Checkpoint.Retention);
         using var trainer = new Trainer(settings, data);
         using var ring = new MemoryRing(settings.Checkpoint.Memory);
-        // spike.replay: the state before the step being taken, overwritten every step.
-        using var beforeStep = settings.Spike.Replay ? new MemoryState() : null;
+        // spike.replay: the state before the step being taken, overwritten every step; on the device, as it is copied every step.
+        using var beforeStep = settings.Spike.Replay ? new MemoryState(host: false) : null;
         var start = StartChoice.Choose(from, store.List(), c => CheckpointStore.TryLoad(c.Path));
         foreach (var r in start.Rejected) observer.Message($"skipping checkpoint at step {r.Step}: {r.Reason}");
         // Recorded before the newer checkpoints are deleted below, so a crash in between rejects them again.
