@@ -42,7 +42,7 @@ public sealed record StabilityRollback(long FromStep, long ToStep, long SkipBatc
 /// those done again after a rollback or a restart counted again; false alarms are per 1,000 of them.
 /// </summary>
 public sealed record StabilityFigures(long StepsTrained, int Spikes, int Warned, double? MeanLeadSteps, long? MaxLeadSteps, int Risks, int FalseAlarms,
-    double? FalseAlarmsPer1000Steps, int Rollbacks, long RollbackSteps, double? MeanRollbackSteps, long? MaxRollbackSteps)
+    [property: JsonPropertyName("false_alarms_per_1000_steps")] double? FalseAlarmsPer1000Steps, int Rollbacks, long RollbackSteps, double? MeanRollbackSteps, long? MaxRollbackSteps)
 {
     public static StabilityFigures Of(long trained, IReadOnlyList<StabilitySpike> spikes, IReadOnlyList<StabilityRisk> risks, IReadOnlyList<StabilityRollback> rollbacks)
     {
