@@ -116,6 +116,79 @@ public static class Tables
                           + $"{g.Runs.Sum(r => r.Resumes)} resume(s); effective-training-time ratio {Percent(g.AllRuns.Ratio)} (useful / total over all runs)");
     }
 
+    /// <summary>`sweep stability` and `report`: the columns of a run's (or all runs') figures, and its cells.</summary>
+    public static readonly IReadOnlyList<string> StabilityColumns =
+        ["steps trained", "spikes", "warned", "mean lead", "max lead", "risks", "false alarms", "per 1k steps", "rollbacks", "steps lost", "mean lost", "max lost"];
+
+    public static string[] StabilityCells(StabilityFigures f) =>
+    [
+        f.StepsTrained.ToString(CultureInfo.InvariantCulture), f.Spikes.ToString(CultureInfo.InvariantCulture), f.Warned.ToString(CultureInfo.InvariantCulture),
+        Num(f.MeanLeadSteps, "F1"), Int(f.MaxLeadSteps), f.Risks.ToString(CultureInfo.InvariantCulture), f.FalseAlarms.ToString(CultureInfo.InvariantCulture),
+        Num(f.FalseAlarmsPer1000Steps, "F2"), f.Rollbacks.ToString(CultureInfo.InvariantCulture), f.RollbackSteps.ToString(CultureInfo.InvariantCulture),
+        Num(f.MeanRollbackSteps, "F1"), Int(f.MaxRollbackSteps),
+    ];
+
+    /// <summary>The columns of one spike's row; a verdict on the spike would be one more.</summary>
+    public static readonly IReadOnlyList<string> SpikeColumns = ["step", "rule", "metric", "value", "threshold", "risk raised at", "lead (steps)"];
+
+    public static string[] SpikeCells(StabilitySpike s) =>
+        [s.Step.ToString(CultureInfo.InvariantCulture), s.Rule, s.Metric, s.Value.ToString("G5", CultureInfo.InvariantCulture),
+            s.Threshold.ToString("G5", CultureInfo.InvariantCulture), Int(s.RiskRaisedAt), Int(s.LeadSteps)];
+
+    static string Int(long? x) => x is { } v ? v.ToString(CultureInfo.InvariantCulture) : "-";
+
+    public static string Outcome(RiskOutcome o) => o switch
+    {
+        RiskOutcome.Warned => "warned",
+        RiskOutcome.FalseAlarm => "false alarm",
+        RiskOutcome.Rewound => "rewound",
+        _ => "open",
+    };
+
+    /// <summary>The one-sentence summary of <paramref name="f"/> under the table and in the report.</summary>
+    public static string StabilitySummary(StabilityFigures f, long clearWindow) =>
+        $"{f.Spikes} spike(s), {f.Warned} warned by a risk raised before them (still raised, or cleared under {clearWindow} steps before; "
+        + $"mean lead {Num(f.MeanLeadSteps, "F1")} steps); {f.FalseAlarms} false alarm(s) of {f.Risks} risk(s) in {f.StepsTrained} trained steps "
+        + $"({Num(f.FalseAlarmsPer1000Steps, "F2")} per 1,000); {f.Rollbacks} rollback(s) costing {f.RollbackSteps} steps "
+        + $"(mean {Num(f.MeanRollbackSteps, "F1")}, max {Int(f.MaxRollbackSteps)})";
+
+    /// <summary>`sweep stability`: the figures per run and for all runs, then each run's spikes, risks and rollbacks.</summary>
+    public static void Stability(SweepStability s)
+    {
+        var t = new Table().Border(TableBorder.Simple).AddColumn("run").AddColumn("label").AddColumn("state");
+        foreach (var c in StabilityColumns) t.AddColumn(new TableColumn(c).RightAligned());
+        foreach (var r in s.Runs) t.AddRow([Markup.Escape(r.Run), Markup.Escape(r.Label), State(r.State), .. StabilityCells(r.Figures)]);
+        t.AddRow(["[bold]all runs[/]", "", "", .. StabilityCells(s.AllRuns)]);
+        AnsiConsole.Write(t);
+        foreach (var r in s.Runs.Where(r => r.Spikes.Count + r.Risks.Count + r.Rollbacks.Count > 0))
+        {
+            Console.WriteLine($"{r.Run} ({r.Label}):");
+            if (r.Spikes.Count > 0) AnsiConsole.Write(Titled("spikes", SpikeColumns, r.Spikes.Select(SpikeCells)));
+            if (r.Risks.Count > 0)
+                AnsiConsole.Write(Titled("risks", ["raised at", "rule", "matrix", "value", "threshold", "cleared at", "spikes", "outcome"], r.Risks.Select(k => new[]
+                {
+                    k.RaisedAt.ToString(CultureInfo.InvariantCulture), k.Rule, k.Matrix, k.Value.ToString("G4", CultureInfo.InvariantCulture),
+                    k.Threshold.ToString("G4", CultureInfo.InvariantCulture), Int(k.ClearedAt), k.Spikes.ToString(CultureInfo.InvariantCulture), Outcome(k.Outcome),
+                })));
+            if (r.Rollbacks.Count > 0)
+                AnsiConsole.Write(Titled("rollbacks", ["from", "to", "cost (steps)", "batches skipped", "lr scale"], r.Rollbacks.Select(b => new[]
+                {
+                    b.FromStep.ToString(CultureInfo.InvariantCulture), b.ToStep.ToString(CultureInfo.InvariantCulture), b.CostSteps.ToString(CultureInfo.InvariantCulture),
+                    b.SkipBatches.ToString(CultureInfo.InvariantCulture), b.LrScale.ToString("G3", CultureInfo.InvariantCulture),
+                })));
+        }
+        Console.WriteLine($"sweep {s.Sweep}: {StabilitySummary(s.AllRuns, s.ClearWindowSteps)}");
+    }
+
+    // A titled table of plain text cells.
+    static Table Titled(string title, IReadOnlyList<string> columns, IEnumerable<string[]> rows)
+    {
+        var t = new Table().Border(TableBorder.Simple).Title(title);
+        foreach (var c in columns) t.AddColumn(new TableColumn(c));
+        foreach (var row in rows) t.AddRow([.. row.Select(Markup.Escape)]);
+        return t;
+    }
+
     /// <summary>Seconds with a tenth below a minute (goodput's parts are often short), else as <see cref="Duration"/>.</summary>
     public static string Seconds(double s) => s < 60 ? s.ToString("F1", CultureInfo.InvariantCulture) + "s" : Duration(s);
 

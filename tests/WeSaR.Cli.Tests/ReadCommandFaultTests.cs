@@ -19,7 +19,7 @@ public sealed class ReadCommandFaultTests : IClassFixture<FinishedSweep>
 
     string[][] ReadCommands(string outDir) =>
     [
-        ["sweep", "list"], ["sweep", "status", s.Id], ["sweep", "status", s.Id, "--json"], ["sweep", "compare", s.Id], ["sweep", "goodput", s.Id],
+        ["sweep", "list"], ["sweep", "status", s.Id], ["sweep", "status", s.Id, "--json"], ["sweep", "compare", s.Id], ["sweep", "goodput", s.Id], ["sweep", "stability", s.Id],
         ["runs", "list"], ["runs", "show", s.Run], ["runs", "events", s.Run], ["report", s.Id, "--out", outDir], ["sql", "select count(*) from runs"],
     ];
 

@@ -165,8 +165,7 @@ public sealed class TrainCommandTests : IDisposable
     [Fact]
     public void The_early_warning_rises_before_a_natural_divergence_checkpoints_more_often_and_resumes_exactly_mid_risk()
     {
-        // The diverging run above, with spike.risk on: at lr 3e-2 wesar(he)'s update ratios reach 0.3-0.4 in the
-        // first steps, healthy runs stay below 0.17 (docs/RESULTS.md).
+        // The diverging run above, with spike.risk on (TestSweeps.RiskBeforeDivergence as `wesar train` keys).
         string[] Keys(string dir) =>
         [
             $"data.path={TestEnv.Corpus}", $"run.dir={dir}", "init.scheme=wesar(he)", "optim.lr=3e-2", "train.steps=12", "optim.warmup-steps=20",
@@ -175,18 +174,8 @@ public sealed class TrainCommandTests : IDisposable
         string[] Train(string dir, params string[] extra) =>
             ["--workdir", work.Path, "train", "--config", TestEnv.TinyPreset, .. Keys(dir).Concat(extra).SelectMany(e => new[] { "--set", e })];
 
-        // In a sweep: the risk and its clearing are persisted, and the risk comes before the spike it warned of.
-        var sweep = Path.Combine(work.Path, "risk.conf");
-        File.WriteAllText(sweep, $$"""
-            sweep { name = "risk", base = {{JsonSerializer.Serialize(TestEnv.TinyPreset)}}, grid { run.seed = [1337] } }
-            data.path = {{JsonSerializer.Serialize(TestEnv.Corpus)}}
-            init.scheme = "wesar(he)"
-            optim { lr = 3e-2, warmup-steps = 20 }
-            train { steps = 12, eval-interval = 0, eval-batches = 4 }
-            checkpoint.interval = 25
-            spike.risk.enabled = on
-            """);
-        Ok(Wesar.Run(TimeSpan.FromMinutes(5), "--workdir", work.Path, "sweep", "run", sweep));
+        // In a sweep (the same keys): the risk and its clearing are persisted, and the risk comes before the spike it warned of.
+        Ok(Wesar.Run(TimeSpan.FromMinutes(5), "--workdir", work.Path, "sweep", "run", TestSweeps.RiskBeforeDivergence(work.Path)));
         var run = Wesar.Run("--workdir", work.Path, "runs", "list", "--json").Json().EnumerateArray().Single();
         var events = Ok(Wesar.Run("--workdir", work.Path, "runs", "events", $"{run.GetProperty("sweep").GetString()}/{run.GetProperty("run").GetString()}")).Stdout;
         var raised = Regex.Match(events, @"RISK raised at step (\d+): \S+ update ratio [\d.]+ > 0.25 \(max-ratio\)");

@@ -439,6 +439,26 @@ public static class TestSweeps
         return file;
     }
 
+    /// <summary>
+    /// One run of the tiny preset that diverges by itself, with the early warning on: at lr 3e-2 wesar(he)'s update ratios
+    /// reach 0.3-0.4 in the first steps (healthy runs stay below 0.17, docs/RESULTS.md), so spike.risk raises at step 3
+    /// and the divergence rule fires a few steps later, rolled back to the initialisation.
+    /// </summary>
+    public static string RiskBeforeDivergence(string dir)
+    {
+        var file = Path.Combine(dir, "risk.conf");
+        File.WriteAllText(file, $$"""
+            sweep { name = "risk", base = {{Q(TestEnv.TinyPreset)}}, grid { run.seed = [1337] } }
+            data.path = {{Q(TestEnv.Corpus)}}
+            init.scheme = "wesar(he)"
+            optim { lr = 3e-2, warmup-steps = 20 }
+            train { steps = 12, eval-interval = 0, eval-batches = 4 }
+            checkpoint.interval = 25
+            spike.risk.enabled = on
+            """);
+        return file;
+    }
+
     static string Q(string s) => System.Text.Json.JsonSerializer.Serialize(s);
 }
 

@@ -12,7 +12,7 @@ using WeSaR.Training.Loop;
 
 namespace WeSaR.Cli.Commands;
 
-/// <summary>`wesar sweep run|resume|retry|status|list|compare|goodput`: unattended sweeps over the actor orchestrator and its journal.</summary>
+/// <summary>`wesar sweep run|resume|retry|status|list|compare|goodput|stability`: unattended sweeps over the actor orchestrator and its journal.</summary>
 public static class SweepCommand
 {
     static readonly Option<string?> OrchestratorConfig = new("--config", "-c")
@@ -85,8 +85,14 @@ public static class SweepCommand
             { goodputId, Json, HistoryAccess.Config, HistoryAccess.Set };
         goodput.SetAction((r, ct) => Goodput(r.GetValue(goodputId)!, r.GetValue(Json), HistoryAccess.Source(r), Workdir(r)));
 
+        var stabilityId = new Argument<string>("sweep-id") { Description = "The sweep's id" };
+        var stability = new Command("stability", "Each spike and whether the early warning (spike.risk) was raised before it and how many steps ahead, "
+                                                 + "the risks no spike followed (false alarms per 1,000 trained steps), and the rollbacks by cost in steps, from the journal")
+            { stabilityId, Json, HistoryAccess.Config, HistoryAccess.Set };
+        stability.SetAction((r, ct) => Stability(r.GetValue(stabilityId)!, r.GetValue(Json), HistoryAccess.Source(r), Workdir(r)));
+
         return new Command("sweep", "Sweeps across init schemes, learning rates and seeds that undo spikes and survive crashes")
-            { run, resume, retry, status, list, compare, goodput };
+            { run, resume, retry, status, list, compare, goodput, stability };
     }
 
     static string Workdir(ParseResult r) => r.GetValue(GlobalOptions.Workdir)!;
@@ -208,6 +214,18 @@ public static class SweepCommand
             var goodput = Actors.Queries.Goodput.Read(sweep.State, sweep.Events, host.SharedDir);
             if (json) Tables.PrintJson(goodput);
             else Tables.Goodput(goodput);
+            return 0;
+        });
+    }
+
+    static async Task<int> Stability(string id, bool json, JournalSource source, string workdir)
+    {
+        return await HistoryAccess.With(source, workdir, async host =>
+        {
+            if (await host.History.Read(new SweepId(id)) is not { } sweep) return GlobalOptions.Fail(SweepRejected.NoSweep(id, workdir));
+            var stability = Actors.Queries.Stability.Of(sweep.State.Id, sweep.Events);
+            if (json) Tables.PrintJson(stability);
+            else Tables.Stability(stability);
             return 0;
         });
     }

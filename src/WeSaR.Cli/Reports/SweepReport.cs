@@ -38,7 +38,7 @@ public static class SweepReport
             plots.Add((Gates(r, metrics[r.Run], outDir), $"WeSaR gates α of {r.Label} (mean over layers per matrix kind)"));
         var html = Path.Combine(outDir, "index.html");
         var goodput = Goodput.Of(sweep.Id, events, sweep.Runs.ToDictionary(r => r.Id, r => metrics[r.Id.Value]));
-        File.WriteAllText(html, Html(sweep, runs, events, goodput, plots, outDir), new UTF8Encoding(false));
+        File.WriteAllText(html, Html(sweep, runs, events, goodput, Stability.Of(sweep.Id, events), plots, outDir), new UTF8Encoding(false));
         return [.. plots.Select(p => Path.Combine(outDir, p.File)), html];
     }
 
@@ -240,7 +240,22 @@ public static class SweepReport
         h.Append("</table>\n");
     }
 
-    static string Html(SweepState sweep, IReadOnlyList<RunRecord> runs, IReadOnlyList<JournalEvent> events, SweepGoodput goodput,
+    // The `sweep stability` figures per run, and every spike with the risk that warned of it.
+    static void StabilityTables(StringBuilder h, SweepStability s)
+    {
+        static string Cells(IEnumerable<string> cells, string tag) => string.Concat(cells.Select(c => $"<{tag}>{E(c)}</{tag}>"));
+        h.Append($"<h2>Stability</h2><p>{E(Tables.StabilitySummary(s.AllRuns, s.ClearWindowSteps))}.</p>\n<table id=\"stability\"><tr><th class=\"l\">run</th>")
+         .Append($"<th class=\"l\">label</th>{Cells(Tables.StabilityColumns, "th")}</tr>\n");
+        foreach (var r in s.Runs) h.Append($"<tr><td class=\"l\">{E(r.Run)}</td><td class=\"l\">{E(r.Label)}</td>{Cells(Tables.StabilityCells(r.Figures), "td")}</tr>\n");
+        h.Append($"<tr><td class=\"l\">all runs</td><td class=\"l\"></td>{Cells(Tables.StabilityCells(s.AllRuns), "td")}</tr>\n</table>\n");
+        if (s.Runs.All(r => r.Spikes.Count == 0)) return;
+        h.Append($"<table id=\"stability-spikes\"><tr><th class=\"l\">run</th>{Cells(Tables.SpikeColumns, "th")}</tr>\n");
+        foreach (var r in s.Runs)
+            foreach (var spike in r.Spikes) h.Append($"<tr><td class=\"l\">{E(r.Run)}</td>{Cells(Tables.SpikeCells(spike), "td")}</tr>\n");
+        h.Append("</table>\n");
+    }
+
+    static string Html(SweepState sweep, IReadOnlyList<RunRecord> runs, IReadOnlyList<JournalEvent> events, SweepGoodput goodput, SweepStability stability,
         List<(string File, string Title)> plots, string outDir)
     {
         var h = new StringBuilder();
@@ -277,6 +292,7 @@ public static class SweepReport
              .Append($"<td>{r.Restarts}</td><td>{Tables.Num(r.TokensPerS, "N0")}</td><td>{Tables.Duration(r.WallSeconds)}</td></tr>\n");
         h.Append("</table>\n");
         GoodputTable(h, goodput);
+        StabilityTables(h, stability);
 
         var notable = events.Where(e => e.Event is CheckpointRejected or SpikeDetected or RolledBack or RunRestarted or RunFailed or RunRetried).ToList();
         if (notable.Count > 0)
