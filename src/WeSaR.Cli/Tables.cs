@@ -118,22 +118,23 @@ public static class Tables
 
     /// <summary>`sweep stability` and `report`: the columns of a run's (or all runs') figures, and its cells.</summary>
     public static readonly IReadOnlyList<string> StabilityColumns =
-        ["steps trained", "spikes", "warned", "mean lead", "max lead", "risks", "false alarms", "per 1k steps", "rollbacks", "steps lost", "mean lost", "max lost"];
+        ["steps trained", "spikes", "warned", "mean lead", "max lead", "risks", "false alarms", "per 1k steps", "rollbacks", "steps lost", "mean lost", "max lost",
+            "reproduced", "transient"];
 
     public static string[] StabilityCells(StabilityFigures f) =>
     [
         f.StepsTrained.ToString(CultureInfo.InvariantCulture), f.Spikes.ToString(CultureInfo.InvariantCulture), f.Warned.ToString(CultureInfo.InvariantCulture),
         Num(f.MeanLeadSteps, "F1"), Int(f.MaxLeadSteps), f.Risks.ToString(CultureInfo.InvariantCulture), f.FalseAlarms.ToString(CultureInfo.InvariantCulture),
         Num(f.FalseAlarmsPer1000Steps, "F2"), f.Rollbacks.ToString(CultureInfo.InvariantCulture), f.RollbackSteps.ToString(CultureInfo.InvariantCulture),
-        Num(f.MeanRollbackSteps, "F1"), Int(f.MaxRollbackSteps),
+        Num(f.MeanRollbackSteps, "F1"), Int(f.MaxRollbackSteps), f.Reproduced.ToString(CultureInfo.InvariantCulture), f.Transient.ToString(CultureInfo.InvariantCulture),
     ];
 
-    /// <summary>The columns of one spike's row; a verdict on the spike would be one more.</summary>
-    public static readonly IReadOnlyList<string> SpikeColumns = ["step", "rule", "metric", "value", "threshold", "risk raised at", "lead (steps)"];
+    /// <summary>The columns of one spike's row.</summary>
+    public static readonly IReadOnlyList<string> SpikeColumns = ["step", "rule", "metric", "value", "threshold", "risk raised at", "lead (steps)", "verdict"];
 
     public static string[] SpikeCells(StabilitySpike s) =>
         [s.Step.ToString(CultureInfo.InvariantCulture), s.Rule, s.Metric, s.Value.ToString("G5", CultureInfo.InvariantCulture),
-            s.Threshold.ToString("G5", CultureInfo.InvariantCulture), Int(s.RiskRaisedAt), Int(s.LeadSteps)];
+            s.Threshold.ToString("G5", CultureInfo.InvariantCulture), Int(s.RiskRaisedAt), Int(s.LeadSteps), s.Verdict ?? "not replayed"];
 
     static string Int(long? x) => x is { } v ? v.ToString(CultureInfo.InvariantCulture) : "-";
 
@@ -150,7 +151,8 @@ public static class Tables
         $"{f.Spikes} spike(s), {f.Warned} warned by a risk raised before them (still raised, or cleared under {clearWindow} steps before; "
         + $"mean lead {Num(f.MeanLeadSteps, "F1")} steps); {f.FalseAlarms} false alarm(s) of {f.Risks} risk(s) in {f.StepsTrained} trained steps "
         + $"({Num(f.FalseAlarmsPer1000Steps, "F2")} per 1,000); {f.Rollbacks} rollback(s) costing {f.RollbackSteps} steps "
-        + $"(mean {Num(f.MeanRollbackSteps, "F1")}, max {Int(f.MaxRollbackSteps)})";
+        + $"(mean {Num(f.MeanRollbackSteps, "F1")}, max {Int(f.MaxRollbackSteps)}); replayed: {f.Reproduced} spike(s) reproduced, "
+        + $"{f.Transient} transient fault(s) redone without a rollback";
 
     /// <summary>`sweep stability`: the figures per run and for all runs, then each run's spikes, risks and rollbacks.</summary>
     public static void Stability(SweepStability s)
@@ -160,10 +162,16 @@ public static class Tables
         foreach (var r in s.Runs) t.AddRow([Markup.Escape(r.Run), Markup.Escape(r.Label), State(r.State), .. StabilityCells(r.Figures)]);
         t.AddRow(["[bold]all runs[/]", "", "", .. StabilityCells(s.AllRuns)]);
         AnsiConsole.Write(t);
-        foreach (var r in s.Runs.Where(r => r.Spikes.Count + r.Risks.Count + r.Rollbacks.Count > 0))
+        foreach (var r in s.Runs.Where(r => r.Spikes.Count + r.Risks.Count + r.Rollbacks.Count + r.Transients.Count > 0))
         {
             Console.WriteLine($"{r.Run} ({r.Label}):");
             if (r.Spikes.Count > 0) AnsiConsole.Write(Titled("spikes", SpikeColumns, r.Spikes.Select(SpikeCells)));
+            if (r.Transients.Count > 0)
+                AnsiConsole.Write(Titled("transient faults", ["step", "rule", "metric", "loss", "loss replayed"], r.Transients.Select(x => new[]
+                {
+                    x.Step.ToString(CultureInfo.InvariantCulture), x.Rule, x.Metric, x.Loss.ToString("G5", CultureInfo.InvariantCulture),
+                    x.ReplayLoss.ToString("G5", CultureInfo.InvariantCulture),
+                })));
             if (r.Risks.Count > 0)
                 AnsiConsole.Write(Titled("risks", ["raised at", "rule", "matrix", "value", "threshold", "cleared at", "spikes", "outcome"], r.Risks.Select(k => new[]
                 {

@@ -131,4 +131,22 @@ public sealed class StabilityTests
         Assert.Equal(new StabilityFigures(12, 0, 0, null, null, 0, 0, 0, 0, 0, null, null), run.Figures);
         Assert.Equal(new StabilityFigures(0, 0, 0, null, null, 0, 0, null, 0, 0, null, null), Stability.Of(S, []).AllRuns);
     }
+
+    [Fact]
+    public void Replayed_spikes_count_by_verdict_and_a_transient_fault_is_no_spike_and_costs_no_rollback()
+    {
+        // A transient fault at 8 (its replay did not spike); at 15 a spike its replay repeated, then rolled back to 10.
+        var run = Assert.Single(Stability.Of(S,
+        [
+            Started(A), Assigned(A), Commit(A, 5),
+            E(new SpikeClassified(S, A, 8, "transient", "z-score", "loss", 140, 2.6, false)),
+            Commit(A, 10),
+            E(new SpikeClassified(S, A, 15, "reproducible", "z-score", "loss", 9, 9, true)),
+            Spike(A, 15), Back(A, 15, 10), Spike(A, 17), Completed(A, 20),
+        ]).Runs);
+        Assert.Equal(["reproducible", null], run.Spikes.Select(x => x.Verdict));
+        Assert.Equal([new StabilityTransient(8, "z-score", "loss", 140, 2.6)], run.Transients);
+        // 15 trained, 5 lost, 10 more: 25; two spikes, one reproduced, one transient fault, one rollback of 5 steps.
+        Assert.Equal(new StabilityFigures(25, 2, 0, null, null, 0, 0, 0, 1, 5, 5, 5, 1, 1), run.Figures);
+    }
 }

@@ -214,6 +214,11 @@ public sealed class TrainCommandTests : IDisposable
         Assert.Matches(@"TRANSIENT fault at step 12: loss [\d.]+, [\d.]+ when replayed; the replayed step stands, no rollback", events);
         Assert.DoesNotContain("rolled back", events);
         Assert.Equal(0, run.GetProperty("rollbacks").GetInt32());
+        var stability = Ok(Wesar.Run("--workdir", work.Path, "sweep", "stability", run.GetProperty("sweep").GetString()!, "--json")).Json();
+        var figures = stability.GetProperty("all_runs");
+        Assert.Equal((1, 0, 0), (figures.GetProperty("transient").GetInt32(), figures.GetProperty("spikes").GetInt32(), figures.GetProperty("rollbacks").GetInt32()));
+        var transient = Assert.Single(stability.GetProperty("runs")[0].GetProperty("transients").EnumerateArray());
+        Assert.Equal(12, transient.GetProperty("step").GetInt64());
 
         var clean = Path.Combine(work.Path, "clean");
         Ok(Wesar.Run("--workdir", work.Path, "train", "--config", TestEnv.TinyPreset, "--set", $"data.path={TestEnv.Corpus}", "--set", $"run.dir={clean}",

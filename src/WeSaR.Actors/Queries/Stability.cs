@@ -7,12 +7,16 @@ namespace WeSaR.Actors.Queries;
 /// <summary>
 /// One <c>SpikeDetected</c> event (a spike at a step that recurs after a rollback is a row each time). <c>RiskRaisedAt</c>:
 /// the step of the risk that warned of it (null: none did), <c>LeadSteps</c> how many steps before the spike that was.
-/// A later per-spike finding (a verdict from replaying the step, say) is one more column here.
+/// <c>Verdict</c>: "reproducible" when its step was replayed (spike.replay) and spiked again; null when not replayed.
 /// </summary>
-public sealed record StabilitySpike(long Step, string Rule, string Metric, double Value, double Threshold, long? RiskRaisedAt, long? LeadSteps)
+public sealed record StabilitySpike(long Step, string Rule, string Metric, double Value, double Threshold, long? RiskRaisedAt, long? LeadSteps,
+    string? Verdict = null)
 {
     public bool Warned => RiskRaisedAt is not null;
 }
+
+/// <summary>A spike whose replay did not spike (<c>SpikeClassified</c> "transient"): a fault of the moment, redone without a rollback.</summary>
+public sealed record StabilityTransient(long Step, string Rule, string Metric, double Loss, double ReplayLoss);
 
 /// <summary>What became of a raised risk.</summary>
 [JsonConverter(typeof(JsonStringEnumConverter<RiskOutcome>))]
@@ -39,24 +43,29 @@ public sealed record StabilityRollback(long FromStep, long ToStep, long SkipBatc
 
 /// <summary>
 /// A run's (or the sweep's) stability in numbers. <c>StepsTrained</c>: the optimizer steps the journal saw the run take,
-/// those done again after a rollback or a restart counted again; false alarms are per 1,000 of them.
+/// those done again after a rollback or a restart counted again; false alarms are per 1,000 of them. <c>Reproduced</c>:
+/// spikes whose replay spiked again; <c>Transient</c>: spikes whose replay did not (not among <c>Spikes</c>).
 /// </summary>
 public sealed record StabilityFigures(long StepsTrained, int Spikes, int Warned, double? MeanLeadSteps, long? MaxLeadSteps, int Risks, int FalseAlarms,
-    [property: JsonPropertyName("false_alarms_per_1000_steps")] double? FalseAlarmsPer1000Steps, int Rollbacks, long RollbackSteps, double? MeanRollbackSteps, long? MaxRollbackSteps)
+    [property: JsonPropertyName("false_alarms_per_1000_steps")] double? FalseAlarmsPer1000Steps, int Rollbacks, long RollbackSteps, double? MeanRollbackSteps, long? MaxRollbackSteps,
+    int Reproduced = 0, int Transient = 0)
 {
-    public static StabilityFigures Of(long trained, IReadOnlyList<StabilitySpike> spikes, IReadOnlyList<StabilityRisk> risks, IReadOnlyList<StabilityRollback> rollbacks)
+    public static StabilityFigures Of(long trained, IReadOnlyList<StabilitySpike> spikes, IReadOnlyList<StabilityRisk> risks, IReadOnlyList<StabilityRollback> rollbacks,
+        IReadOnlyList<StabilityTransient> transients)
     {
         var leads = spikes.Where(s => s.LeadSteps is not null).Select(s => s.LeadSteps!.Value).ToList();
         var costs = rollbacks.Select(b => b.CostSteps).ToList();
         var falseAlarms = risks.Count(r => r.Outcome == RiskOutcome.FalseAlarm);
         return new StabilityFigures(trained, spikes.Count, leads.Count, leads.Count > 0 ? leads.Average() : null, leads.Count > 0 ? leads.Max() : null,
             risks.Count, falseAlarms, trained > 0 ? 1000.0 * falseAlarms / trained : null,
-            rollbacks.Count, costs.Sum(), costs.Count > 0 ? costs.Average() : null, costs.Count > 0 ? costs.Max() : null);
+            rollbacks.Count, costs.Sum(), costs.Count > 0 ? costs.Average() : null, costs.Count > 0 ? costs.Max() : null,
+            spikes.Count(s => s.Verdict is not null), transients.Count);
     }
 }
 
 public sealed record RunStability(string Run, string Label, [property: JsonConverter(typeof(RunPhaseJson))] RunPhase State, StabilityFigures Figures,
-    IReadOnlyList<StabilitySpike> Spikes, IReadOnlyList<StabilityRisk> Risks, IReadOnlyList<StabilityRollback> Rollbacks);
+    IReadOnlyList<StabilitySpike> Spikes, IReadOnlyList<StabilityRisk> Risks, IReadOnlyList<StabilityRollback> Rollbacks,
+    IReadOnlyList<StabilityTransient> Transients);
 
 /// <summary>A sweep's stability: each run's, and <c>AllRuns</c> over all their spikes, risks and rollbacks.</summary>
 public sealed record SweepStability(string Sweep, string Name, long ClearWindowSteps, StabilityFigures AllRuns, IReadOnlyList<RunStability> Runs);
@@ -81,11 +90,12 @@ public static class Stability
             var fold = new RunFold();
             foreach (var e in events) if (e.Event is IRunEvent re && re.Run == r.Id) fold.Apply(re);
             var risks = fold.Risks();
-            return new RunStability(r.Id.Value, r.Spec.Label, r.Phase, StabilityFigures.Of(fold.Trained, fold.Spikes, risks, fold.Rollbacks),
-                fold.Spikes, risks, fold.Rollbacks);
+            return new RunStability(r.Id.Value, r.Spec.Label, r.Phase, StabilityFigures.Of(fold.Trained, fold.Spikes, risks, fold.Rollbacks, fold.Transients),
+                fold.Spikes, risks, fold.Rollbacks, fold.Transients);
         }).ToList();
         return new SweepStability(sweep.Value, state.Name, ClearWindow, StabilityFigures.Of(runs.Sum(r => r.Figures.StepsTrained),
-            [.. runs.SelectMany(r => r.Spikes)], [.. runs.SelectMany(r => r.Risks)], [.. runs.SelectMany(r => r.Rollbacks)]), runs);
+            [.. runs.SelectMany(r => r.Spikes)], [.. runs.SelectMany(r => r.Risks)], [.. runs.SelectMany(r => r.Rollbacks)], [.. runs.SelectMany(r => r.Transients)]),
+            runs);
     }
 
     sealed class Episode(SpikeRiskRaised raised)
@@ -105,10 +115,13 @@ public static class Stability
         readonly List<Change> live = [];
         long step, resume;
         bool ended;
+        // A reproducible verdict comes just before the SpikeDetected of its step.
+        SpikeClassified? reproduced;
 
         public long Trained { get; private set; }
         public List<StabilitySpike> Spikes { get; } = [];
         public List<StabilityRollback> Rollbacks { get; } = [];
+        public List<StabilityTransient> Transients { get; } = [];
 
         public void Apply(IRunEvent e)
         {
@@ -138,7 +151,15 @@ public static class Stability
                     };
                     if (warning is not null) warning.Spikes++;
                     var at = warning?.Raised.Step;
-                    Spikes.Add(new StabilitySpike(d.Step, d.Rule, d.Metric, d.Value, d.Threshold, at, d.Step - at));
+                    Spikes.Add(new StabilitySpike(d.Step, d.Rule, d.Metric, d.Value, d.Threshold, at, d.Step - at, reproduced?.Step == d.Step ? reproduced.Verdict : null));
+                    reproduced = null;
+                    break;
+                case SpikeClassified { Verdict: "transient" } v:
+                    Progress(v.Step);
+                    Transients.Add(new StabilityTransient(v.Step, v.Rule, v.Metric, v.Loss, v.ReplayLoss));
+                    break;
+                case SpikeClassified v:
+                    reproduced = v;
                     break;
                 case RolledBack b:
                     Progress(b.FromStep);
