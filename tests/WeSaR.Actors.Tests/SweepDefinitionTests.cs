@@ -39,6 +39,13 @@ public sealed class SweepDefinitionTests : IDisposable
     }
 
     [Fact]
+    public void A_switch_is_labelled_by_its_section()
+    {
+        var file = SweepHarness.Write(dir.Path, "switch", grid: "optim.zclip.enabled = [off, on]");
+        Assert.Equal(["zclip=off", "zclip=on"], SweepDefinition.Load(file, [], 3).Runs.Select(r => r.Label));
+    }
+
+    [Fact]
     public void The_quickstart_sweep_trains_on_the_built_in_corpus_from_any_working_folder()
     {
         var d = SweepDefinition.Load(Path.Combine(TestEnv.RepoRoot, "hocon", "sweeps", "quickstart.conf"), [], 3);

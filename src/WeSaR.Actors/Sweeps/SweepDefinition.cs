@@ -118,8 +118,15 @@ public sealed record SweepDefinition(SweepId Id, string Name, int MaxRestarts, I
 
     // Learning rates read as in every table (0.003 and 3e-3 are both "lr=3e-3").
     static string Label(List<(string Key, string Value)> point) =>
-        point.Count == 0 ? "run" : string.Join(" ", point.Select(p => $"{p.Key[(p.Key.LastIndexOf('.') + 1)..]}=" + (p.Key == "optim.lr"
+        point.Count == 0 ? "run" : string.Join(" ", point.Select(p => $"{Short(p.Key)}=" + (p.Key == "optim.lr"
             && double.TryParse(p.Value, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var lr) ? LrFormat.Of(lr) : p.Value)));
+
+    // A key by its last name, or a switch by its section's ("optim.zclip.enabled" reads "zclip").
+    static string Short(string key)
+    {
+        var names = key.Split('.');
+        return names.Length > 1 && names[^1] == "enabled" ? names[^2] : names[^1];
+    }
 
     // Data paths are stored absolute so a resumed sweep finds its data from any working folder ("builtin" is no path).
     static string AbsolutePaths(string paths) =>
