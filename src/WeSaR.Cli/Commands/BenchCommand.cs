@@ -66,7 +66,7 @@ public static class BenchCommand
         var rollbackThreads = new Option<int>("--threads") { Description = "LibTorch threads (run.threads)", DefaultValueFactory = _ => 1 };
         var rollback = new Command("rollback",
             "Putting a run back at a checkpoint from disk (read, hash check, rebuild) against from memory (checkpoint.memory: copies in "
-            + "place), and the copy spike.replay makes before every step against the step itself")
+            + "place), and against a plain training step: one that measures update ratios (spike.risk) and the copy spike.replay makes before it")
             { rollbackConfig, rollbackSet, rollbackRepeats, rollbackThreads };
         rollback.SetAction(r => Rollback(r.GetValue(rollbackConfig)!, r.GetValue(rollbackSet) ?? [], r.GetValue(rollbackRepeats), r.GetValue(rollbackThreads),
             r.GetValue(GlobalOptions.Workdir)!));
@@ -152,7 +152,8 @@ public static class BenchCommand
             Console.WriteLine($"{"",-34} {"min ms",8} {"median ms",10} {"median vs",10}");
             foreach (var (name, times, against, baseline) in new[]
                      {
-                         ("training step", t.Step, "", t.Step), ("copy before a step (spike.replay)", t.Keep, "step", t.Step),
+                         ("training step", t.Step, "", t.Step), ("step measuring update ratios", t.Measured, "step", t.Step),
+                         ("copy before a step (spike.replay)", t.Keep, "step", t.Step),
                          ("restore from disk", t.Disk, "", t.Disk), ("restore from memory", t.Memory, "disk", t.Disk),
                      })
                 Console.WriteLine($"{name,-34} {times.Min() * 1e3,8:F1} {Median(times) * 1e3,10:F1} "

@@ -6,13 +6,14 @@ using WeSaR.Training.Data;
 namespace WeSaR.Training.Loop;
 
 /// <summary>Seconds of each timed operation over the repeats, and the sizes involved.</summary>
-public sealed record RestoreTimes(IReadOnlyList<double> Step, IReadOnlyList<double> Keep, IReadOnlyList<double> Disk, IReadOnlyList<double> Memory,
-    long Parameters, long CheckpointBytes, long MemoryBytes);
+public sealed record RestoreTimes(IReadOnlyList<double> Step, IReadOnlyList<double> Measured, IReadOnlyList<double> Keep, IReadOnlyList<double> Disk,
+    IReadOnlyList<double> Memory, long Parameters, long CheckpointBytes, long MemoryBytes);
 
 /// <summary>
 /// `wesar bench rollback`: putting a run back at a checkpoint from disk (read, hash check, rebuild, as a rollback
 /// beyond checkpoint.memory does) against from memory (copies in place), and what spike.replay's copy before every
-/// step costs against the step, alternating within each repeat.
+/// step and a step that measures update ratios (the early warning's input) cost against a plain step, alternating
+/// within each repeat.
 /// </summary>
 public static class RollbackBenchmark
 {
@@ -25,17 +26,18 @@ public static class RollbackBenchmark
         using var kept = new MemoryState(host: true);
         trainer.Keep(kept);
         using var beforeStep = new MemoryState(host: false);
-        var (step, keep, disk, memory) = (new List<double>(), new List<double>(), new List<double>(), new List<double>());
+        var (step, measured, keep, disk, memory) = (new List<double>(), new List<double>(), new List<double>(), new List<double>(), new List<double>());
         for (var r = 0; r < repeats; r++)
         {
             keep.Add(Time(() => trainer.Keep(beforeStep)));
             step.Add(Time(() => trainer.TrainStep(measure: false)));   // moves the state away from the checkpoint
+            measured.Add(Time(() => trainer.TrainStep(measure: true)));
             disk.Add(Time(() => trainer.Restore(CheckpointStore.Load(info.Path))));
             trainer.TrainStep(measure: false);
             memory.Add(Time(() => trainer.Restore(kept)));
         }
         var bytes = Directory.GetFiles(info.Path).Sum(f => new FileInfo(f).Length);
-        return new RestoreTimes(step, keep, disk, memory, trainer.ParameterCount, bytes, kept.Bytes);
+        return new RestoreTimes(step, measured, keep, disk, memory, trainer.ParameterCount, bytes, kept.Bytes);
     }
 
     static double Time(Action a)
