@@ -82,10 +82,27 @@ public sealed class Block : nn.Module<Tensor, Tensor>
 
 /// <summary>
 /// GPT-style decoder: token and learned position embeddings, N pre-LN blocks, final RMSNorm, untied LM head.
-/// Construct outside any dispose scope and after torch.manual_seed: the constructor draws the initial weights.
+/// Construct outside any dispose scope and after torch.manual_seed: the constructor draws the initial weights (or
+/// through <see cref="Seeded"/>, which does both under <see cref="DefaultGenerator"/>).
 /// </summary>
 public sealed class Gpt : nn.Module<Tensor, Tensor>
 {
+    /// <summary>
+    /// Held by whatever draws from LibTorch's default generator, which is process-wide: runs that share a process (sweep
+    /// slots) would otherwise draw another run's numbers, or reseed it mid-draw.
+    /// </summary>
+    public static readonly object DefaultGenerator = new();
+
+    /// <summary>A model whose initial weights are a function of <paramref name="seed"/> alone, whatever else the process draws.</summary>
+    public static Gpt Seeded(GptConfig c, InitScheme s, long seed)
+    {
+        lock (DefaultGenerator)
+        {
+            manual_seed(seed);
+            return new Gpt(c, s);
+        }
+    }
+
     readonly GatedEmbedding wte;
     readonly Parameter wpe;
     readonly LayerNorm? ln_e;

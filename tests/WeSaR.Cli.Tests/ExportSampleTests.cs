@@ -53,7 +53,7 @@ public sealed class ExportSampleTests(ExportSampleTests.TrainedRun run, ITestOut
     {
         var c = CheckpointStore.Load(Path.Combine(runDir, TrainingRun.CheckpointDir, CheckpointStore.FolderName(step)));
         var state = Trainer.State(c);
-        var model = new Gpt(state.Model, InitScheme.Parse(state.Scheme));
+        var model = Gpt.Seeded(state.Model, InitScheme.Parse(state.Scheme), state.Seed);
         StateBytes.Load(model, c.File(Trainer.ModelFile));
         model.eval();
         return model;
@@ -71,7 +71,7 @@ public sealed class ExportSampleTests(ExportSampleTests.TrainedRun run, ITestOut
         {
             Reparam = B("gated") && !B("gates_folded") ? Reparam.Trainable : Reparam.None, ScaledEmbed = B("scaled_embed"), EmbedNorm = B("embed_norm"),
         };
-        var model = new Gpt(new GptConfig(I("vocab_size"), I("block_size"), I("n_layer"), I("n_head"), I("d_model"), QkNorm: B("qk_norm")), scheme);
+        var model = Gpt.Seeded(new GptConfig(I("vocab_size"), I("block_size"), I("n_layer"), I("n_head"), I("d_model"), QkNorm: B("qk_norm")), scheme, 0);
         var weights = Safetensors.LoadStateDict(Path.Combine(dir, "model.safetensors"));
         Assert.Equal(model.state_dict().Keys.Order(), weights.Keys.Order());
         model.load_state_dict(weights);

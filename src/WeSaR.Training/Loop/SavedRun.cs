@@ -45,7 +45,7 @@ public static class SavedRun
         var state = Trainer.State(checkpoint);
         if (state.Scheme != settings.Init.Scheme.Name)
             throw new InvalidDataException($"{info.Path} is a {state.Scheme} checkpoint, but the run's init.scheme is {settings.Init.Scheme.Name}");
-        var model = new Gpt(state.Model, settings.Init.Scheme);
+        var model = Gpt.Seeded(state.Model, settings.Init.Scheme, state.Seed);   // its weights are replaced; the lock keeps its draws from other runs'
         StateBytes.Load(model, checkpoint.File(Trainer.ModelFile));
         model.eval();
         return new SavedModel(model, state.Step, settings.Data.Tokenizer);

@@ -42,8 +42,6 @@ public sealed class MemoryState(bool host) : IDisposable
 public sealed class Trainer : IDisposable
 {
     public const string ModelFile = "model.dat", OptimizerFile = "optimizer.dat", StateFile = "trainer.json";
-    // LibTorch's default generator is process-wide; runs sharing a process (sweep slots) take turns where they draw from it.
-    static readonly object Rng = new();
     static readonly JsonSerializerOptions Json = new() { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower, WriteIndented = true };
 
     readonly TrainSettings settings;
@@ -104,12 +102,7 @@ public sealed class Trainer : IDisposable
     /// <summary>Fresh model from the seed (weights overwritten by <paramref name="from"/> if given), moved to the device, then its optimizer.</summary>
     (Gpt, AdamW, List<Parameter>) Build(Checkpoint? from)
     {
-        Gpt m;
-        lock (Rng)
-        {
-            manual_seed(settings.Run.Seed);
-            m = new Gpt(config, settings.Init.Scheme);
-        }
+        var m = Gpt.Seeded(config, settings.Init.Scheme, settings.Run.Seed);
         if (from is not null) StateBytes.Load(m, from.File(ModelFile));   // load while on the CPU (see StateBytes)
         m.to(Device);
         var opt = Optim.AdamW(m, settings.Optim.AdamW);
@@ -125,7 +118,7 @@ public sealed class Trainer : IDisposable
     public StepMetrics TrainStep(bool measure)
     {
         if (config.Dropout == 0) return Advance(measure);
-        lock (Rng)
+        lock (Gpt.DefaultGenerator)
         {
             var stepSeed = (long)BatchSampler.Mix((ulong)settings.Run.Seed, (ulong)Step, 0x0D120);
             manual_seed(stepSeed);
