@@ -65,7 +65,7 @@ public sealed class Trainer : IDisposable
     /// <summary>Multiplies the scheduled learning rate: the product of every rollback's <c>LrScale</c> (one rollback's multiplier) so far.</summary>
     public double LrFactor { get; set; } = 1.0;
 
-    /// <summary>Multiplies the learning rate while the spike risk is raised (spike.risk.lr-scale); set by the run from the risk state.</summary>
+    /// <summary>Multiplies the learning rate while the spike risk is raised (spike.risk.lr-scale); set by the run before each step.</summary>
     public double RiskLrScale { get; set; } = 1.0;
 
     ZClipState zclip = ZClipState.Fresh;
@@ -229,7 +229,7 @@ public sealed class Trainer : IDisposable
         optimizer.Dispose();
         model.Dispose();
         (model, optimizer, parameters) = (m, opt, ps);
-        (Step, DataPosition, Tokens, LrFactor, zclip, rewarm) = (state.Step, state.DataPosition, state.Tokens, state.LrFactor, state.ZClip ?? ZClipState.Fresh, state.Rewarm);
+        Resume(state);
     }
 
     /// <summary>Copies the whole state into <paramref name="into"/> (its buffers reused when it held one before).</summary>
@@ -244,8 +244,11 @@ public sealed class Trainer : IDisposable
     {
         var state = from.Trainer ?? throw new InvalidOperationException("nothing kept yet");
         from.Tensors.Restore(model, optimizer);
-        (Step, DataPosition, Tokens, LrFactor, zclip, rewarm) = (state.Step, state.DataPosition, state.Tokens, state.LrFactor, state.ZClip ?? ZClipState.Fresh, state.Rewarm);
+        Resume(state);
     }
+
+    void Resume(TrainerState state) =>
+        (Step, DataPosition, Tokens, LrFactor, zclip, rewarm) = (state.Step, state.DataPosition, state.Tokens, state.LrFactor, state.ZClip ?? ZClipState.Fresh, state.Rewarm);
 
     TrainerState CurrentState() => new(Step, DataPosition, Tokens, LrFactor, settings.Run.Seed, settings.Init.Scheme.Name, config, zclip, rewarm);
 

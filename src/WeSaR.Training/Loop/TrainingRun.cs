@@ -104,6 +104,7 @@ public sealed class TrainingRun(TrainSettings settings, string runDir)
                 var measure = Measures(trainer.Step + 1, s.MeasureInterval) || risk.Raised;
                 stepTime.Restart();
                 if (beforeStep is not null) trainer.Keep(beforeStep);
+                trainer.RiskLrScale = risk.LrScale;
                 var m = trainer.TrainStep(measure);
                 var seconds = stepTime.Elapsed.TotalSeconds;
                 speed.Add(m.Step, (long)s.BatchSize * settings.Model.BlockSize, seconds);
@@ -142,7 +143,6 @@ public sealed class TrainingRun(TrainSettings settings, string runDir)
                 {
                     control.RiskChanged(change);
                     observer.RiskChanged(change);
-                    trainer.RiskLrScale = risk.LrScale;
                 }
                 lastLoss = m.Loss;
 
@@ -202,7 +202,6 @@ public sealed class TrainingRun(TrainSettings settings, string runDir)
     {
         var history = restored.History;
         risk.State = restored.Risk;
-        trainer.RiskLrScale = risk.LrScale;
         trainer.SkipBatches(skipBatches);
         trainer.LrFactor = lrFactor(trainer.LrFactor);
         var rollback = settings.Spike.Rollback;
