@@ -3,7 +3,7 @@
 The module mirrors src/WeSaR.Model/Gpt.cs, nanoGPT-style: token and learned position embeddings (optionally scaled
 by sqrt(d) and layer-normed, per config), pre-norm blocks with RMSNorm, causal attention (optionally with QK-norm on
 every head), a GELU MLP of width 4d, a final RMSNorm and an untied LM head, all without biases. Exports with
-`--gates keep` hold W and its scalar gate alpha apart; each matrix then computes alpha * (W x), as in training.
+`--gates keep` hold W and its scalar gate alpha apart; each matrix then computes (alpha * W) x, as training does.
 Dropout is left out: this is for inference. Needs PyTorch >= 1.13; the `safetensors` package is used if present.
 
     import wesar_gpt
@@ -27,15 +27,14 @@ class RmsNorm(nn.Module):
 
 
 class GatedLinear(nn.Module):
-    """y = alpha * (W x) when the export kept gates, else y = W x (alpha already folded into W)."""
+    """y = (alpha * W) x when the export kept gates, else y = W x (alpha already folded into W)."""
     def __init__(self, n_in, n_out, gated):
         super().__init__()
         self.weight = nn.Parameter(torch.empty(n_out, n_in))
         self.gate = nn.Parameter(torch.ones(())) if gated else None
 
     def forward(self, x):
-        y = F.linear(x, self.weight)
-        return y if self.gate is None else y * self.gate
+        return F.linear(x, self.weight if self.gate is None else self.weight * self.gate)
 
 
 class Attention(nn.Module):
