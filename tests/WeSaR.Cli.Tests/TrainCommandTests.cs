@@ -134,11 +134,11 @@ public sealed class TrainCommandTests : IDisposable
     [Fact]
     public void A_run_that_diverges_by_itself_is_caught_early_and_recovers_at_a_lower_learning_rate()
     {
-        // wesar(he) at lr 3e-2 on the tiny preset: nothing injected, the rate alone blows the loss up past ln 256.
+        // wesar(he) at sigma² 4e-5 and lr 3e-2 on the tiny preset: nothing injected, the rate alone blows the loss up past ln 256.
         string[] Diverging(string dir, params string[] extra) =>
         [
             "--workdir", work.Path, "train", "--config", TestEnv.TinyPreset, "--set", $"data.path={TestEnv.Corpus}", "--set", $"run.dir={dir}",
-            "--set", "init.scheme=wesar(he)", "--set", "optim.lr=3e-2", "--set", "train.steps=60", "--set", "optim.warmup-steps=20",
+            "--set", "init.scheme=wesar(he)", "--set", "init.sigma2=4e-5", "--set", "optim.lr=3e-2", "--set", "train.steps=60", "--set", "optim.warmup-steps=20",
             "--set", "checkpoint.interval=25", "--set", "train.eval-interval=0", "--set", "train.eval-batches=4", "--set", "run.threads=1",
             .. extra.SelectMany(e => new[] { "--set", e }),
         ];
@@ -168,7 +168,7 @@ public sealed class TrainCommandTests : IDisposable
         // The diverging run above, with spike.risk on (TestSweeps.RiskBeforeDivergence as `wesar train` keys).
         string[] Keys(string dir) =>
         [
-            $"data.path={TestEnv.Corpus}", $"run.dir={dir}", "init.scheme=wesar(he)", "optim.lr=3e-2", "train.steps=12", "optim.warmup-steps=20",
+            $"data.path={TestEnv.Corpus}", $"run.dir={dir}", "init.scheme=wesar(he)", "init.sigma2=4e-5", "optim.lr=3e-2", "train.steps=12", "optim.warmup-steps=20",
             "checkpoint.interval=25", "train.eval-interval=0", "train.eval-batches=4", "run.threads=1", "spike.risk.enabled=on",
         ];
         string[] Train(string dir, params string[] extra) =>

@@ -440,7 +440,7 @@ public static class TestSweeps
     }
 
     /// <summary>
-    /// One run of the tiny preset that diverges by itself, with the early warning on: at lr 3e-2 wesar(he)'s update ratios
+    /// One run of the tiny preset that diverges by itself, with the early warning on: at lr 3e-2 wesar(he)'s (sigma² 4e-5) update ratios
     /// reach 0.3-0.4 in the first steps (healthy runs stay below 0.17, docs/RESULTS.md), so spike.risk raises at step 3
     /// and the divergence rule fires a few steps later, rolled back to the initialisation.
     /// </summary>
@@ -450,7 +450,7 @@ public static class TestSweeps
         File.WriteAllText(file, $$"""
             sweep { name = "risk", base = {{Q(TestEnv.TinyPreset)}}, grid { run.seed = [1337] } }
             data.path = {{Q(TestEnv.Corpus)}}
-            init.scheme = "wesar(he)"
+            init { scheme = "wesar(he)", sigma2 = 4e-5 }
             optim { lr = 3e-2, warmup-steps = 20 }
             train { steps = 12, eval-interval = 0, eval-batches = 4 }
             checkpoint.interval = 25

@@ -52,6 +52,22 @@ public class ScheduleAndConfigTests
     }
 
     [Fact]
+    public void The_common_variance_auto_is_one_over_the_width_and_the_tiny_preset_uses_it()
+    {
+        InitSettings Init(string? config, params string[] keys) => TrainSettings.Load(config, ["data.path=x", "init.scheme=wesar(he)", .. keys]).Init;
+        Assert.Equal(Math.Sqrt(1.0 / 128), Init(TestEnv.TinyPreset).Scheme.Sigma, 15);
+        Assert.Equal(Math.Sqrt(1.0 / 64), Init(TestEnv.TinyPreset, "model.d-model=64").Scheme.Sigma, 15);
+        Assert.Equal(Math.Sqrt(4e-5), Init(TestEnv.TinyPreset, "init.sigma2=4e-5").Scheme.Sigma, 15);
+        Assert.Equal(Math.Sqrt(4e-5), Init(null).Scheme.Sigma, 15);   // the paper's, the default without a preset
+        // The gate starts where the backbone's std over sigma puts it, so alpha*W has he's std whatever sigma is.
+        var site = new WeSaR.Model.Init.MatrixSite(WeSaR.Model.Init.MatrixRole.FfnUp, 128, 4, 0);
+        var auto = Init(TestEnv.TinyPreset).Scheme;
+        Assert.Equal(WeSaR.Model.Init.InitScheme.Parse("he").TargetStd(site), auto.GateInit(site) * auto.StoredStd(site), 12);
+        var e = Assert.Throws<ConfigException>(() => TrainSettings.Load(null, ["data.path=x", "init.sigma2=big"]));
+        Assert.Contains(e.Problems, p => p.Contains("init.sigma2 must be a number"));
+    }
+
+    [Fact]
     public void Every_problem_is_reported_at_once()
     {
         var e = Assert.Throws<ConfigException>(() => TrainSettings.Load(null,

@@ -51,9 +51,12 @@ public sealed record ModelSettings(int NLayer, int NHead, int DModel, int BlockS
 /// <summary>init.*: the initialisation scheme, parsed and checked.</summary>
 public sealed record InitSettings(InitScheme Scheme)
 {
+    /// <summary>The value of init.sigma2 that picks sigma² = 1 / d-model (docs/init-schemes.md, "The common variance").</summary>
+    public const string AutoSigma2 = "auto";
+
     public static InitSettings From(ConfigReader r)
     {
-        var sigma2 = r.Double("init.sigma2", positive: true);
+        var sigma2 = r.String("init.sigma2") == AutoSigma2 ? 1.0 / Math.Max(1, r.Int("model.d-model", 1)) : r.Double("init.sigma2", positive: true);
         try { return new(InitScheme.Parse(r.String("init.scheme"), sigma2 > 0 ? sigma2 : InitScheme.DefaultSigma2)); }
         catch (ArgumentException e)
         {
