@@ -13,7 +13,6 @@ weights. Set-up: Debian's `apt-get install python3-torch libopenblas0-pthread` (
 """
 import json, os, sys
 import torch
-import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import wesar_gpt
@@ -35,28 +34,19 @@ def main(folder):
     dump = wesar_gpt.read_safetensors(os.path.join(folder, "parity.safetensors"))
     model = wesar_gpt.WeSaRGPT(config)
     model.load_state_dict({k[len("init."):]: v for k, v in dump.items() if k.startswith("init.")})
-    for name, p in model.named_parameters():
-        p.requires_grad_(not (name.endswith(".gate") and run["frozen_gates"]))
     model.train()
-    trainable = [(n, p) for n, p in model.named_parameters() if p.requires_grad]
-    opt = torch.optim.AdamW([
-        {"params": [p for _, p in trainable if p.dim() >= 2], "weight_decay": run["weight_decay"]},
-        {"params": [p for _, p in trainable if p.dim() < 2], "weight_decay": 0.0},
-    ], lr=run["steps"][0]["lr"], betas=(run["beta1"], run["beta2"]), eps=run["eps"])
+    params = wesar_gpt.trainable(model, run["frozen_gates"])
+    opt = wesar_gpt.adamw(params, run["steps"][0]["lr"], run["beta1"], run["beta2"], run["eps"], run["weight_decay"])
 
     steps = []
     for k, reported in enumerate(run["steps"]):
         for g in opt.param_groups:
             g["lr"] = reported["lr"]
-        x, y = dump[f"step{k}.x"], dump[f"step{k}.y"]
-        opt.zero_grad(set_to_none=True)
-        logits = model(x)
-        loss = F.cross_entropy(logits.view(-1, logits.size(-1)), y.view(-1))
-        loss.backward()
-        norm = torch.nn.utils.clip_grad_norm_([p for _, p in trainable], run["grad_clip"] if run["grad_clip"] > 0 else float("inf"))
-        grads = {n: relative(p.grad, dump[f"step{k}.grad.{n}"]) for n, p in trainable}
+        loss, norm = wesar_gpt.gradients(model, opt, params, dump[f"step{k}.x"], dump[f"step{k}.y"], run["grad_clip"])
+        grads = {n: relative(p.grad, dump[f"step{k}.grad.{n}"]) for n, p in params}
         worst = max(grads, key=grads.get)
-        missing = sorted(k2[len(f"step{k}.grad."):] for k2 in dump if k2.startswith(f"step{k}.grad.") and k2[len(f"step{k}.grad."):] not in grads)
+        prefix = f"step{k}.grad."
+        missing = sorted(n[len(prefix):] for n in dump if n.startswith(prefix) and n[len(prefix):] not in grads)
         steps.append({
             "loss_dotnet": reported["loss"], "loss_pytorch": loss.item(),
             "loss_rel": abs(loss.item() - reported["loss"]) / abs(reported["loss"]),

@@ -131,6 +131,33 @@ def load(folder, device="cpu"):
     return model.to(device).eval()
 
 
+
+# The .NET Trainer's step in PyTorch (src/WeSaR.Training/Loop/Trainer.cs), for the parity check and `wesar bench torch`.
+
+def trainable(model, frozen_gates):
+    """(name, parameter) pairs the Trainer trains: all but the gates of a wesar-frozen scheme."""
+    for name, p in model.named_parameters():
+        p.requires_grad_(not (name.endswith(".gate") and frozen_gates))
+    return [(n, p) for n, p in model.named_parameters() if p.requires_grad]
+
+
+def adamw(params, lr, beta1, beta2, eps, weight_decay):
+    """AdamW in the Trainer's two groups: matrices (2-D) decay; gates, gains and anything else below 2-D do not."""
+    return torch.optim.AdamW([
+        {"params": [p for _, p in params if p.dim() >= 2], "weight_decay": weight_decay},
+        {"params": [p for _, p in params if p.dim() < 2], "weight_decay": 0.0},
+    ], lr=lr, betas=(beta1, beta2), eps=eps)
+
+
+def gradients(model, opt, params, x, y, grad_clip):
+    """A step up to the update: forward, cross-entropy, backward and clipping (grad_clip <= 0: none); returns (loss,
+    gradient norm). opt.step() then updates, as the Trainer does next."""
+    opt.zero_grad(set_to_none=True)
+    logits = model(x)
+    loss = F.cross_entropy(logits.reshape(-1, logits.size(-1)), y.reshape(-1))
+    loss.backward()
+    return loss, torch.nn.utils.clip_grad_norm_([p for _, p in params], grad_clip if grad_clip > 0 else float("inf"))
+
 if __name__ == "__main__":  # python wesar_gpt.py <export folder> [prompt]: 200 sampled tokens (byte tokenizer)
     model = load(sys.argv[1])
     assert model.config["tokenizer"] == "byte", "gpt2 exports: encode and decode with tiktoken.get_encoding('gpt2')"

@@ -57,6 +57,25 @@ public static class BenchCommand
             { stepConfig, stepSet, schemes, stepSteps, stepRepeats, stepThreads };
         step.SetAction(r => Step(r.GetValue(stepConfig)!, r.GetValue(stepSet) ?? [], r.GetValue(schemes)!, r.GetValue(stepSteps), r.GetValue(stepRepeats),
             r.GetValue(stepThreads), r.GetValue(GlobalOptions.Workdir)!));
+        var torchConfig = new Option<string>("--config", "-c")
+        {
+            Description = "Run config both sides train", DefaultValueFactory = _ => Path.Combine("hocon", "presets", "tiny.conf"),
+        };
+        var torchSet = new Option<string[]>("--set", "-s") { Description = "Override a run key, e.g. --set train.batch-size=8 (repeatable)" };
+        var torchSchemes = new Option<string[]>("--scheme") { Description = "Init schemes to time (repeatable)", DefaultValueFactory = _ => ["he", "wesar(he)"] };
+        var torchSteps = new Option<int>("--steps") { Description = "Timed steps per scheme, side and repeat (after 3 warm-up steps)", DefaultValueFactory = _ => 20 };
+        var torchRepeats = new Option<int>("--repeats") { Description = "Repeats, alternating .NET and PyTorch", DefaultValueFactory = _ => 3 };
+        var torchThreads = new Option<int>("--threads") { Description = "Threads of both sides (run.threads, torch.set_num_threads)", DefaultValueFactory = _ => 1 };
+        var torchPython = new Option<string>("--python")
+        {
+            Description = "Python interpreter with torch (default: /usr/bin/python3, Debian's, for apt-get install python3-torch libopenblas0-pthread)",
+        };
+        var torch = new Command("torch",
+            "Training step time against PyTorch on the same model, initial weights, shapes and threads (docs/python/bench_step.py), "
+            + "alternating, with MFU of each side against its own sgemm; refuses a PyTorch on the reference BLAS. Pin it with taskset")
+            { torchConfig, torchSet, torchSchemes, torchSteps, torchRepeats, torchThreads, torchPython };
+        torch.SetAction(r => TorchBench.Run(r.GetValue(torchConfig)!, r.GetValue(torchSet) ?? [], r.GetValue(torchSchemes)!, r.GetValue(torchSteps),
+            r.GetValue(torchRepeats), r.GetValue(torchThreads), r.GetValue(torchPython), r.GetValue(GlobalOptions.Workdir)!));
         var rollbackConfig = new Option<string>("--config", "-c")
         {
             Description = "Run config to time", DefaultValueFactory = _ => Path.Combine("hocon", "presets", "10m.conf"),
@@ -70,7 +89,7 @@ public static class BenchCommand
             { rollbackConfig, rollbackSet, rollbackRepeats, rollbackThreads };
         rollback.SetAction(r => Rollback(r.GetValue(rollbackConfig)!, r.GetValue(rollbackSet) ?? [], r.GetValue(rollbackRepeats), r.GetValue(rollbackThreads),
             r.GetValue(GlobalOptions.Workdir)!));
-        return new Command("bench", "Benchmarks that print ratios against a baseline measured in the same run") { orchestrator, history, step, rollback };
+        return new Command("bench", "Benchmarks that print ratios against a baseline measured in the same run") { orchestrator, history, step, torch, rollback };
     }
 
     static async Task<int> Orchestrator(string configFile, string[] sets, int steps, int repeats, int threads, string workdir)
