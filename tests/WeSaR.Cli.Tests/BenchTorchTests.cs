@@ -50,3 +50,32 @@ public sealed class BenchTorchTests : IDisposable
         Assert.DoesNotContain(".NET/PyTorch", r.Stdout);
     }
 }
+
+/// <summary>`wesar bench sweep`: a real orchestrated sweep per slot split against bare runs in the same process.</summary>
+public sealed class BenchSweepTests : IDisposable
+{
+    readonly TempDir work = TestEnv.NewTempDir();
+
+    public void Dispose() => work.Dispose();
+
+    [Fact]
+    public void Times_both_slot_splits_against_bare_runs_and_names_the_faster()
+    {
+        var r = Wesar.Run(TimeSpan.FromMinutes(10), ["--workdir", work.Path, "bench", "sweep", "--runs", "2", "--steps", "10", "--repeats", "1",
+            .. new[] { $"data.path={TestEnv.Corpus}", "model.n-layer=1", "model.n-head=2", "model.d-model=32", "model.block-size=16", "train.batch-size=2" }
+                .SelectMany(k => new[] { "--set", k })]);
+        Assert.True(r.ExitCode == 0, r.Stdout + r.Stderr);
+        var cores = Environment.ProcessorCount;
+        foreach (var split in new[] { $"{cores} slot(s) x 1 thread(s)", $"1 slot(s) x {cores} thread(s)" })
+        {
+            var row = Regex.Match(r.Stdout, $@"^{Regex.Escape(split)} +1 +([\d.]+) +([\d.]+) +([\d.]+) +([\d.]+)\s*$", RegexOptions.Multiline);
+            Assert.True(row.Success, r.Stdout);
+            var v = row.Groups.Values.Skip(1).Select(g => double.Parse(g.Value, CultureInfo.InvariantCulture)).ToArray();
+            var slots = split.StartsWith('1') && cores > 1 ? 1 : cores;
+            Assert.InRange(v[1], 2 * v[0] / slots - 0.02, 2 * v[0] / slots + 0.02);   // ideal = runs x bare / slots (printed to 0.01 s)
+            Assert.InRange(v[3], v[1] / v[2] * 0.95, v[1] / v[2] * 1.05);          // ratio = ideal / sweep wall
+        }
+        Assert.Matches(@"faster split: \d+ slot\(s\) x \d+ thread\(s\)", r.Stdout);
+    }
+}
+

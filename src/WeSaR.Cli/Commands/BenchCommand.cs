@@ -76,6 +76,20 @@ public static class BenchCommand
             { torchConfig, torchSet, torchSchemes, torchSteps, torchRepeats, torchThreads, torchPython };
         torch.SetAction(r => TorchBench.Run(r.GetValue(torchConfig)!, r.GetValue(torchSet) ?? [], r.GetValue(torchSchemes)!, r.GetValue(torchSteps),
             r.GetValue(torchRepeats), r.GetValue(torchThreads), r.GetValue(torchPython), r.GetValue(GlobalOptions.Workdir)!));
+        var sweepConfig = new Option<string>("--config", "-c")
+        {
+            Description = "Run config of every run", DefaultValueFactory = _ => Path.Combine("hocon", "presets", "tiny.conf"),
+        };
+        var sweepSet = new Option<string[]>("--set", "-s") { Description = "Override a run key (repeatable)" };
+        var sweepRuns = new Option<int>("--runs") { Description = "Runs in the sweep (seeds 1..N)", DefaultValueFactory = _ => 4 };
+        var sweepSteps = new Option<int>("--steps") { Description = "Steps per run", DefaultValueFactory = _ => 40 };
+        var sweepRepeats = new Option<int>("--repeats") { Description = "Measurements of each split, alternating", DefaultValueFactory = _ => 2 };
+        var sweep = new Command("sweep",
+            "Wall time of a sweep of N runs under the orchestrator against N bare runs spread over its slots (N x one bare run / slots), "
+            + "for one slot per core with 1 thread each and for one slot with a thread per core, alternating")
+            { sweepConfig, sweepSet, sweepRuns, sweepSteps, sweepRepeats };
+        sweep.SetAction((r, ct) => Sweep(r.GetValue(sweepConfig)!, r.GetValue(sweepSet) ?? [], r.GetValue(sweepRuns), r.GetValue(sweepSteps),
+            r.GetValue(sweepRepeats), r.GetValue(GlobalOptions.Workdir)!));
         var rollbackConfig = new Option<string>("--config", "-c")
         {
             Description = "Run config to time", DefaultValueFactory = _ => Path.Combine("hocon", "presets", "10m.conf"),
@@ -89,7 +103,7 @@ public static class BenchCommand
             { rollbackConfig, rollbackSet, rollbackRepeats, rollbackThreads };
         rollback.SetAction(r => Rollback(r.GetValue(rollbackConfig)!, r.GetValue(rollbackSet) ?? [], r.GetValue(rollbackRepeats), r.GetValue(rollbackThreads),
             r.GetValue(GlobalOptions.Workdir)!));
-        return new Command("bench", "Benchmarks that print ratios against a baseline measured in the same run") { orchestrator, history, step, torch, rollback };
+        return new Command("bench", "Benchmarks that print ratios against a baseline measured in the same run") { orchestrator, sweep, history, step, torch, rollback };
     }
 
     static async Task<int> Orchestrator(string configFile, string[] sets, int steps, int repeats, int threads, string workdir)
@@ -116,7 +130,8 @@ public static class BenchCommand
             for (var i = 1; i <= repeats; i++)
             {
                 var bare = Bare(settings, Path.Combine(scratch, $"bare-{i}"), workdir);
-                var orchestrated = await Orchestrated(sweepFile, common, orchestratorSettings, orchestratorConfig, Path.Combine(scratch, $"orch-{i}"), workdir);
+                var finished = await Orchestrated(sweepFile, common, orchestratorSettings, orchestratorConfig, Path.Combine(scratch, $"orch-{i}"), workdir);
+                var orchestrated = finished.State.Runs.Single().Result?.TokensPerS ?? throw new InvalidOperationException("the orchestrated run did not complete");
                 ratios.Add(orchestrated / bare);
                 Console.WriteLine($"{i,6} {bare,12:N0} {orchestrated,19:N0} {orchestrated / bare,7:F3}");
             }
@@ -188,18 +203,69 @@ public static class BenchCommand
         return new TrainingRun(settings, runDir).Execute(data, ResumePoint.Fresh, new LocalRunControl(settings.Spike), new Silent(), CancellationToken.None).TokensPerS;
     }
 
-    static async Task<double> Orchestrated(string sweepFile, string[] sets, Actors.OrchestratorSettings settings, Akka.Configuration.Config config,
+    static async Task<int> Sweep(string configFile, string[] sets, int runs, int steps, int repeats, string workdir)
+    {
+        if (runs < 2 || steps < 10 || repeats < 1) return GlobalOptions.Fail("--runs must be at least 2, --steps at least 10 and --repeats at least 1");
+        var cores = Environment.ProcessorCount;
+        // Evaluation only at the end and a checkpoint every 20 steps, on both sides.
+        string[] common = [$"train.steps={steps}", "train.eval-interval=0", "checkpoint.interval=20", .. sets];
+        TrainSettings checkedSettings;
+        try { checkedSettings = TrainSettings.Load(configFile, common); }
+        catch (ConfigException e) { return GlobalOptions.Fail(e.Message); }
+        using (var _ = DataSource.Open(checkedSettings.Data, workdir, Console.WriteLine)) { }   // tokenized before anything is timed
+        var scratch = Directory.CreateTempSubdirectory("wesar-bench-sweep-").FullName;
+        try
+        {
+            var sweepFile = Path.Combine(scratch, "bench.conf");
+            File.WriteAllText(sweepFile, $"sweep {{ name = bench, base = {JsonSerializer.Serialize(Path.GetFullPath(configFile))}, "
+                                         + $"grid {{ run.seed = [{string.Join(", ", Enumerable.Range(1, runs))}] }} }}");
+            (int Slots, int Threads)[] splits = [(cores, 1), (1, cores)];   // the first is the default (orchestrator.slots)
+            Console.WriteLine($"bench sweep: {configFile}, {runs} runs x {steps} steps, {cores} cores, {repeats} repeat(s); ideal = {runs} x one bare run "
+                              + "(same threads) / slots; ratio = ideal / sweep wall time");
+            Console.WriteLine($"{"split",-22} {"repeat",6} {"bare run s",11} {"ideal s",8} {"sweep s",8} {"ratio",6}");
+            var walls = splits.Select(_ => new List<double>()).ToList();
+            for (var i = 1; i <= repeats; i++)
+                foreach (var (split, k) in splits.Select((x, k) => (x, k)))
+                {
+                    var bareSettings = TrainSettings.Load(configFile, [.. common, $"run.threads={split.Threads}"]);
+                    TorchSharp.torch.set_num_threads(split.Threads);
+                    var start = System.Diagnostics.Stopwatch.GetTimestamp();
+                    Bare(bareSettings, Path.Combine(scratch, $"bare-{k}-{i}"), workdir);
+                    var bare = System.Diagnostics.Stopwatch.GetElapsedTime(start).TotalSeconds;
+                    var (settings, config) = OrchestratorHost.LoadConfig(null,
+                        [$"orchestrator.slots.cpu={split.Slots}", $"orchestrator.slots.cpu-threads={split.Threads}", "akka.loglevel=WARNING"]);
+                    start = System.Diagnostics.Stopwatch.GetTimestamp();
+                    var finished = await Orchestrated(sweepFile, common, settings, config, Path.Combine(scratch, $"sweep-{k}-{i}"), workdir);
+                    var wall = System.Diagnostics.Stopwatch.GetElapsedTime(start).TotalSeconds;
+                    if (finished.State.Runs.Count(r => r.Result is not null) != runs) throw new InvalidOperationException("a run of the benchmark sweep did not complete");
+                    walls[k].Add(wall);
+                    var ideal = runs * bare / split.Slots;
+                    Console.WriteLine($"{$"{split.Slots} slot(s) x {split.Threads} thread(s)",-22} {i,6} {bare,11:F2} {ideal,8:F2} {wall,8:F2} {ideal / wall,6:F3}");
+                }
+            static double Median(List<double> s) => s.Order().ElementAt(s.Count / 2);
+            var faster = Median(walls[0]) <= Median(walls[1]) ? 0 : 1;
+            Console.WriteLine($"faster split: {splits[faster].Slots} slot(s) x {splits[faster].Threads} thread(s), median sweep {Median(walls[faster]):F1} s against "
+                              + $"{Median(walls[1 - faster]):F1} s; the default (orchestrator.slots: one per core, 1 thread) is {splits[0].Slots} x 1");
+            return 0;
+        }
+        finally
+        {
+            Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+            Directory.Delete(scratch, recursive: true);
+        }
+    }
+
+    static async Task<SweepFinished> Orchestrated(string sweepFile, string[] sets, Actors.OrchestratorSettings settings, Akka.Configuration.Config config,
         string scratch, string workdir)
     {
         var definition = SweepDefinition.Load(sweepFile, sets, 0);
         // The journal lives in the scratch folder; the token cache is shared with the bare side.
         await using var host = OrchestratorHost.Start(settings, config, scratch);
-        var data = definition.Runs.Single().Settings([]).Data;
+        var data = definition.Runs[0].Settings([]).Data;
         using (var _ = DataSource.Open(data, workdir)) { }
         var linked = Path.Combine(scratch, "data");
         if (!Directory.Exists(linked)) Directory.CreateSymbolicLink(linked, Path.GetFullPath(Path.Combine(workdir, "data")));
-        var finished = await host.Coordinator(definition.Id).Ask<SweepFinished>(new Begin(definition), TimeSpan.FromHours(1));
-        return finished.State.Runs.Single().Result?.TokensPerS ?? throw new InvalidOperationException("the orchestrated run did not complete");
+        return await host.Coordinator(definition.Id).Ask<SweepFinished>(new Begin(definition), TimeSpan.FromHours(1));
     }
 
     sealed class Silent : IRunObserver;

@@ -13,6 +13,7 @@ namespace WeSaR.Cli.Commands;
 /// `wesar bench torch`: the training step of <see cref="StepBenchmark"/> against the same step in PyTorch
 /// (docs/python/bench_step.py, embedded in this assembly) on the same model, initial weights, shapes and threads,
 /// alternating .NET and PyTorch per scheme and repeat. Pin it with taskset: the Python process inherits the cores.
+/// PyTorch gets OMP_WAIT_POLICY=PASSIVE unless the caller set it (see <see cref="Python"/>).
 /// </summary>
 public static class TorchBench
 {
@@ -98,6 +99,9 @@ public static class TorchBench
         var psi = new ProcessStartInfo(interpreter) { RedirectStandardOutput = true, RedirectStandardError = true };
         psi.ArgumentList.Add(script);
         psi.ArgumentList.Add(folder);
+        // Debian's torch runs OpenMP beside OpenBLAS's own pthreads: with more than one thread, OpenMP's spinning workers
+        // take the cores OpenBLAS needs (2 threads on 2 cores: 1,157 ms a tiny step, 407 ms with passive waits, 528 ms on 1 thread).
+        if (Environment.GetEnvironmentVariable("OMP_WAIT_POLICY") is null) psi.Environment["OMP_WAIT_POLICY"] = "PASSIVE";
         try
         {
             using var p = Process.Start(psi)!;
