@@ -59,7 +59,7 @@ def main(folder):
     # so a wrongly decayed or untrained gate shows at once; and, over every element, the mean difference in units of
     # lr (a step moves an element by about lr: Adam's update is normalised).
     lr = max(s["lr"] for s in run["steps"])
-    moved = {n: relative(p.detach(), dump[f"final.{n}"]) * dump[f"final.{n}"].abs().max().item()
+    moved = {n: (p.detach() - dump[f"final.{n}"]).abs().max().item()
              / max((dump[f"final.{n}"] - dump[f"init.{n}"]).abs().max().item(), 1e-30) for n, p in model.named_parameters()}
     worst = max(moved, key=moved.get)
     diffs = torch.cat([(p.detach() - dump[f"final.{n}"]).abs().flatten() for n, p in model.named_parameters()])

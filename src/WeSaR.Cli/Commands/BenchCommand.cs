@@ -220,6 +220,7 @@ public static class BenchCommand
             File.WriteAllText(sweepFile, $"sweep {{ name = bench, base = {JsonSerializer.Serialize(Path.GetFullPath(configFile))}, "
                                          + $"grid {{ run.seed = [{string.Join(", ", Enumerable.Range(1, runs))}] }} }}");
             (int Slots, int Threads)[] splits = [(cores, 1), (1, cores)];   // the first is the default (orchestrator.slots)
+            var bareSettings = splits.Select(split => TrainSettings.Load(configFile, [.. common, $"run.threads={split.Threads}"])).ToList();
             Console.WriteLine($"bench sweep: {configFile}, {runs} runs x {steps} steps, {cores} cores, {repeats} repeat(s); ideal = {runs} x one bare run "
                               + "(same threads) / slots; ratio = ideal / sweep wall time");
             Console.WriteLine($"{"split",-22} {"repeat",6} {"bare run s",11} {"ideal s",8} {"sweep s",8} {"ratio",6}");
@@ -227,10 +228,8 @@ public static class BenchCommand
             for (var i = 1; i <= repeats; i++)
                 foreach (var (split, k) in splits.Select((x, k) => (x, k)))
                 {
-                    var bareSettings = TrainSettings.Load(configFile, [.. common, $"run.threads={split.Threads}"]);
-                    TorchSharp.torch.set_num_threads(split.Threads);
                     var start = System.Diagnostics.Stopwatch.GetTimestamp();
-                    Bare(bareSettings, Path.Combine(scratch, $"bare-{k}-{i}"), workdir);
+                    Bare(bareSettings[k], Path.Combine(scratch, $"bare-{k}-{i}"), workdir);   // sets its run.threads itself
                     var bare = System.Diagnostics.Stopwatch.GetElapsedTime(start).TotalSeconds;
                     var (settings, config) = OrchestratorHost.LoadConfig(null,
                         [$"orchestrator.slots.cpu={split.Slots}", $"orchestrator.slots.cpu-threads={split.Threads}", "akka.loglevel=WARNING"]);
