@@ -11,6 +11,8 @@ namespace WeSaR.Model;
 /// </summary>
 public static class NativeHeap
 {
+    public sealed record HeapUsage(long InUse, long Free, long Mapped);
+
     const int TrimThreshold = -1, MmapThreshold = -3;   // M_TRIM_THRESHOLD, M_MMAP_THRESHOLD in malloc.h
     static int configured;
 
@@ -26,7 +28,41 @@ public static class NativeHeap
         catch (Exception e) when (e is EntryPointNotFoundException or DllNotFoundException) { }   // musl and others: their own allocator
     }
 
-    // DllImport, not LibraryImport: two ints need no marshalling code, and LibraryImport would need unsafe on.
+    /// <summary>glibc's account of the C heap over all arenas, in bytes: held by live blocks (LibTorch's tensors among them;
+    /// <c>Mapped</c> of them in blocks of their own from mmap), and freed but kept for reuse. Null off glibc.</summary>
+    public static HeapUsage? Usage()
+    {
+        if (!OperatingSystem.IsLinux()) return null;
+        try
+        {
+            var m = mallinfo2();
+            return new HeapUsage((long)(m.Uordblks + m.Hblkhd), (long)m.Fordblks, (long)m.Hblkhd);
+        }
+        catch (Exception e) when (e is EntryPointNotFoundException or DllNotFoundException) { return null; }
+    }
+
+    /// <summary>Hands the heap's free memory back to the kernel now (malloc_trim); false where there is nothing to call.</summary>
+    public static bool Trim()
+    {
+        if (!OperatingSystem.IsLinux()) return false;
+        try { malloc_trim(0); return true; }
+        catch (Exception e) when (e is EntryPointNotFoundException or DllNotFoundException) { return false; }
+    }
+
+    // DllImport, not LibraryImport: plain values need no marshalling code, and LibraryImport would need unsafe on.
     [DllImport("libc")]
     static extern int mallopt(int param, int value);
+
+    [DllImport("libc")]
+    static extern int malloc_trim(nuint pad);
+
+    [DllImport("libc")]
+    static extern MallInfo2 mallinfo2();
+
+    /// <summary>struct mallinfo2 of malloc.h (glibc 2.33 and later): ten size_t fields in this order.</summary>
+    [StructLayout(LayoutKind.Sequential)]
+    readonly struct MallInfo2
+    {
+        public readonly nuint Arena, Ordblks, Smblks, Hblks, Hblkhd, Usmblks, Fsmblks, Uordblks, Fordblks, Keepcost;
+    }
 }

@@ -12,15 +12,21 @@ namespace WeSaR.Actors.Persistence;
 public sealed record SweepRead(SweepState State, IReadOnlyList<JournalEvent> Events, IReadOnlyList<RunRecord> Runs);
 
 /// <summary>An event as the journal holds it: its global offset and the time it was written.</summary>
-public sealed record JournalEvent(long Offset, long SequenceNr, DateTime AtUtc, ISweepEvent Event);
+public sealed record JournalEvent(long Offset, long SequenceNr, DateTime AtUtc, ISweepEvent Event)
+{
+    /// <summary>The SQL journal stores the write time as UTC ticks.</summary>
+    public static DateTime Written(long ticks) => new(Math.Clamp(ticks, DateTime.MinValue.Ticks, DateTime.MaxValue.Ticks), DateTimeKind.Utc);
+}
 
 /// <summary>
-/// The read side over Akka.Persistence.Query: sweeps and runs rebuilt from the journal by the same fold the
-/// coordinator uses, without starting anything; works on SQLite and PostgreSQL alike.
+/// The read side: sweeps and runs rebuilt from the journal by the same fold the coordinator uses, without starting
+/// anything; works on SQLite and PostgreSQL alike. One sweep's events are read from the journal table
+/// (<see cref="JournalTable"/>); the sweep list and the live queries go through Akka.Persistence.Query.
 /// </summary>
 public sealed class SweepHistory
 {
     readonly SqlReadJournal journal;
+    readonly JournalTable table;
     readonly IMaterializer materializer;
     readonly string sharedDir;
 
@@ -43,6 +49,7 @@ public sealed class SweepHistory
             catch (Exception e) when (TimedOut(e) && DateTime.UtcNow < deadline) { }
         }
         materializer = system.Materializer();
+        table = new JournalTable(system);
     }
 
     // The plugin is made by reflection and waits with Task.Result: the timeout arrives wrapped.
@@ -55,9 +62,7 @@ public sealed class SweepHistory
     }
 
     /// <summary>Every event of the sweep, in journal order.</summary>
-    public Task<List<JournalEvent>> Events(SweepId id) => Retried(() =>
-        journal.CurrentEventsByPersistenceId(PersistenceId(id), 0, long.MaxValue)
-            .RunAggregate(new List<JournalEvent>(), (list, e) => { list.Add(Wrap(e)); return list; }, materializer));
+    public Task<List<JournalEvent>> Events(SweepId id) => Retried(() => table.Events(PersistenceId(id)));
 
     public async Task<IReadOnlyList<SweepId>> SweepIds()
     {
@@ -136,7 +141,5 @@ public sealed class SweepHistory
 
     static string PersistenceId(SweepId id) => "sweep-" + id;
 
-    // The SQL journal stores the write time as UTC ticks.
-    static JournalEvent Wrap(EventEnvelope e) => new(e.Offset is Sequence s ? s.Value : 0, e.SequenceNr,
-        new DateTime(Math.Clamp(e.Timestamp, DateTime.MinValue.Ticks, DateTime.MaxValue.Ticks), DateTimeKind.Utc), (ISweepEvent)e.Event);
+    static JournalEvent Wrap(EventEnvelope e) => new(e.Offset is Sequence s ? s.Value : 0, e.SequenceNr, JournalEvent.Written(e.Timestamp), (ISweepEvent)e.Event);
 }

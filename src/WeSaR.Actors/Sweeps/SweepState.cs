@@ -1,4 +1,5 @@
 using System.Collections.Immutable;
+using System.Runtime.CompilerServices;
 using System.Text.Json.Serialization;
 using WeSaR.Training.Loop;
 
@@ -45,7 +46,24 @@ public sealed partial record SweepState(SweepId Id, string Name, SweepPhase Phas
 {
     public static SweepState Empty(SweepId id) => new(id, "", SweepPhase.New, 0, []);
 
-    public RunStatus? Run(RunId id) => Runs.FirstOrDefault(r => r.Id == id);
+    public RunStatus? Run(RunId id) => IndexOf(id) is var i and >= 0 ? Runs[i] : null;
+
+    // Runs are never added, removed or reordered after SweepStarted, so every state folded from one start can share
+    // one index of positions, found by the first run's spec (the same object in all of them) and checked on each use.
+    // A linear search per event made folding 100k events cost as much as reading them.
+    static readonly ConditionalWeakTable<RunSpec, Dictionary<RunId, int>> Positions = new();
+
+    int IndexOf(RunId id)
+    {
+        if (Runs.IsEmpty) return -1;
+        var positions = Positions.GetValue(Runs[0].Spec, _ =>
+        {
+            var index = new Dictionary<RunId, int>();
+            for (var i = 0; i < Runs.Count; i++) index.TryAdd(Runs[i].Id, i);
+            return index;
+        });
+        return positions.TryGetValue(id, out var at) && at < Runs.Count && Runs[at].Id == id ? at : Runs.FindIndex(r => r.Id == id);
+    }
 
     [JsonIgnore] public bool AllEnded => Runs.All(r => r.Ended);
 
@@ -78,7 +96,7 @@ public sealed partial record SweepState(SweepId Id, string Name, SweepPhase Phas
 
     SweepState With(RunId id, Func<RunStatus, RunStatus> change)
     {
-        var i = Runs.FindIndex(r => r.Id == id);
+        var i = IndexOf(id);
         return i < 0 ? throw new InvalidOperationException($"event for unknown run {id} in sweep {Id}") : this with { Runs = Runs.SetItem(i, change(Runs[i])) };
     }
 }

@@ -33,12 +33,15 @@ public static class BenchCommand
             { config, set, steps, repeats, threads };
         orchestrator.SetAction((r, ct) => Orchestrator(r.GetValue(config)!, r.GetValue(set) ?? [], r.GetValue(steps), r.GetValue(repeats),
             r.GetValue(threads), r.GetValue(GlobalOptions.Workdir)!));
-        var events = new Option<int>("--events") { Description = "Events in the synthetic journal", DefaultValueFactory = _ => 100_000 };
-        var queryRepeats = new Option<int>("--repeats") { Description = "Timings per query (the median is printed)", DefaultValueFactory = _ => 5 };
+        var events = new Option<int>("--events") { Description = "Events of the largest synthetic sweep (recovery and queries)", DefaultValueFactory = _ => 100_000 };
+        var singles = new Option<int>("--singles") { Description = "Events persisted one command at a time, and in batches, per repeat", DefaultValueFactory = _ => 2000 };
+        var journalRepeats = new Option<int>("--repeats") { Description = "Timings of each figure, alternating within its part (the median is printed)", DefaultValueFactory = _ => 5 };
         var orchestratorSet = new Option<string[]>("--set", "-s") { Description = "Orchestrator keys, e.g. --set orchestrator.journal.provider=postgresql" };
-        var history = new Command("history", "Query latency of the read side over a synthetic journal (100k events by default) against a raw SQL read of the same rows")
-            { events, queryRepeats, orchestratorSet };
-        history.SetAction((r, ct) => HistoryBench.Run(r.GetValue(events), r.GetValue(queryRepeats), r.GetValue(orchestratorSet) ?? []));
+        var journal = new Command("journal",
+            "The journal over synthetic sweeps of 100 runs: events persisted per second one awaited command at a time against batches, "
+            + "the coordinator's recovery of 10k and --events events with and without a snapshot, and the read side's queries against a raw SQL read")
+            { events, singles, journalRepeats, orchestratorSet };
+        journal.SetAction((r, ct) => JournalBench.Run(r.GetValue(events), r.GetValue(singles), r.GetValue(journalRepeats), r.GetValue(orchestratorSet) ?? []));
         var stepConfig = new Option<string>("--config", "-c")
         {
             Description = "Run config to time", DefaultValueFactory = _ => Path.Combine("hocon", "presets", "tiny.conf"),
@@ -103,7 +106,22 @@ public static class BenchCommand
             { rollbackConfig, rollbackSet, rollbackRepeats, rollbackThreads };
         rollback.SetAction(r => Rollback(r.GetValue(rollbackConfig)!, r.GetValue(rollbackSet) ?? [], r.GetValue(rollbackRepeats), r.GetValue(rollbackThreads),
             r.GetValue(GlobalOptions.Workdir)!));
-        return new Command("bench", "Benchmarks that print ratios against a baseline measured in the same run") { orchestrator, sweep, history, step, torch, rollback };
+        var memoryConfig = new Option<string>("--config", "-c")
+        {
+            Description = "Run config to train", DefaultValueFactory = _ => Path.Combine("hocon", "presets", "tiny.conf"),
+        };
+        var memorySet = new Option<string[]>("--set", "-s") { Description = "Override a run key (repeatable)" };
+        var memorySteps = new Option<int>("--steps") { Description = "Training steps (the config's evaluation and checkpoints included)", DefaultValueFactory = _ => 10_000 };
+        var memoryThreads = new Option<int>("--threads") { Description = "LibTorch threads (run.threads)", DefaultValueFactory = _ => 1 };
+        var memoryRows = new Option<int>("--rows") { Description = "Progress rows printed over the run", DefaultValueFactory = _ => 20 };
+        var memory = new Command("memory",
+            "Resident memory over a training run, split into mapped libraries, LibTorch's C heap (in use and kept free), the GC heap and the rest, "
+            + "against the process before the run and after the heap is handed back; exits 1 if memory grows after warm-up")
+            { memoryConfig, memorySet, memorySteps, memoryThreads, memoryRows };
+        memory.SetAction((r, ct) => Task.FromResult(MemoryBench.Run(r.GetValue(memoryConfig)!, r.GetValue(memorySet) ?? [], r.GetValue(memorySteps), r.GetValue(memoryThreads),
+            r.GetValue(memoryRows), r.GetValue(GlobalOptions.Workdir)!, ct)));
+        return new Command("bench", "Benchmarks that print ratios against a baseline measured in the same run")
+            { orchestrator, sweep, journal, step, torch, rollback, memory };
     }
 
     static async Task<int> Orchestrator(string configFile, string[] sets, int steps, int repeats, int threads, string workdir)
