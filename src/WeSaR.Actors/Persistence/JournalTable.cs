@@ -20,21 +20,25 @@ sealed class JournalTable(ActorSystem system)
     readonly bool postgres = system.Settings.Config.GetString("akka.persistence.query.journal.sql.provider-name")
         .StartsWith("PostgreSQL", StringComparison.Ordinal);
 
-    public async Task<List<JournalEvent>> Events(string persistenceId)
+    // Synchronous on a pool thread: SQLite's async calls are synchronous underneath, and a Task per row cost more than
+    // the row (over 100k events, 1.9x a raw read against 1.4x).
+    public Task<List<JournalEvent>> Events(string persistenceId) => Task.Run(() => Read(persistenceId));
+
+    List<JournalEvent> Read(string persistenceId)
     {
-        await using DbConnection c = postgres ? new NpgsqlConnection(connection) : new SqliteConnection(connection);
-        await c.OpenAsync();
-        await using var cmd = c.CreateCommand();
+        using DbConnection c = postgres ? new NpgsqlConnection(connection) : new SqliteConnection(connection);
+        c.Open();
+        using var cmd = c.CreateCommand();
         cmd.CommandText = ReadSql;
         var id = cmd.CreateParameter();
         (id.ParameterName, id.Value) = ("@id", persistenceId);
         cmd.Parameters.Add(id);
         var events = new List<JournalEvent>();
         DbDataReader r;
-        try { r = await cmd.ExecuteReaderAsync(); }
+        try { r = cmd.ExecuteReader(); }
         catch (Exception e) when (NoTable(e)) { return events; }   // a journal nothing was written to yet
-        await using var _ = r;
-        while (await r.ReadAsync())
+        using var _ = r;
+        while (r.Read())
         {
             var payload = system.Serialization.Deserialize((byte[])r[3], r.GetInt32(4), r.IsDBNull(5) ? "" : r.GetString(5));
             events.Add(new JournalEvent(r.GetInt64(0), r.GetInt64(1), JournalEvent.Written(r.GetInt64(2)), (Sweeps.ISweepEvent)payload));
