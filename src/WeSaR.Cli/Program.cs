@@ -34,6 +34,7 @@ public static class Program
         SqlCommand.Create(),
         ExportCommand.Create(),
         SampleCommand.Create(),
+        EstimateCommand.Create(),
         ServeCommand.Create(),
         BenchCommand.Create(),
     };

@@ -7,7 +7,7 @@ using static TorchSharp.torch;
 namespace WeSaR.Training.Loop;
 
 /// <summary>Step times of one scheme: every timed step of every repeat, and what they mean against the hardware.</summary>
-/// <param name="FlopsPerToken">Model FLOPs per token trained, <see cref="StepBenchmark.FlopsPerToken"/>.</param>
+/// <param name="FlopsPerToken">Model FLOPs per token trained, <see cref="Footprint.FlopsPerToken"/>.</param>
 public sealed record StepTimes(string Scheme, IReadOnlyList<double> Seconds, long TokensPerStep, double FlopsPerToken)
 {
     public double Min => Seconds.Min();
@@ -25,13 +25,6 @@ public sealed record StepTimes(string Scheme, IReadOnlyList<double> Seconds, lon
 public static class StepBenchmark
 {
     const int Warmup = 3;
-
-    /// <summary>
-    /// 6 N + 12 L T d per token (Kaplan et al. 2020; PaLM appendix B): N counts every parameter but the token and
-    /// position tables (the head is a matmul and counts), 12 L T d is attention's score and value products.
-    /// </summary>
-    public static double FlopsPerToken(GptConfig c, long nonEmbeddingParameters) =>
-        6.0 * nonEmbeddingParameters + 12.0 * c.NLayer * c.BlockSize * c.DModel;
 
     /// <summary>Best FLOP/s of an n x n x n float32 matmul over a few tries (2 n³ FLOPs each).</summary>
     public static double SgemmPeak(int n = 2048, int tries = 5)
@@ -60,9 +53,7 @@ public static class StepBenchmark
             {
                 using var trainer = new Trainer(schemes[i], data);
                 var model = trainer.Model;
-                var nonEmbedding = trainer.ParameterCount - model.Matrices().Single(m => m.Matrix.Site.Role == Model.Init.MatrixRole.Embedding).Matrix.Weight.numel()
-                                   - model.PositionEmbedding.numel();
-                shapes[i] = ((long)schemes[i].Train.BatchSize * model.Config.BlockSize, FlopsPerToken(model.Config, nonEmbedding));
+                shapes[i] = ((long)schemes[i].Train.BatchSize * model.Config.BlockSize, Footprint.Of(model.Config, model.Scheme, schemes[i].Train.BatchSize).FlopsPerToken);
                 for (var s = 0; s < Warmup; s++) trainer.TrainStep(measure: false);
                 for (var s = 0; s < steps; s++)
                 {
