@@ -71,10 +71,10 @@ public static class EstimateCommand
         {
             var perSecond = mfu * d.PeakTflops * 1e12 / f.FlopsPerToken;
             var step = tokens / perSecond;
-            var fits = total <= Usable * d.MemoryGib * (1L << 30);
+            var fits = total <= Holds(d);
             Console.WriteLine($"  {d.Name,-15} {d.MemoryGib,6:F1} GiB {(fits ? "yes" : "no"),5} {perSecond,10:N0} {step,7:F2} s {Duration(step * s.Train.Steps),13}");
         }
-        var largest = Usable * Devices.Max(d => d.MemoryGib) * (1L << 30);
+        var largest = Devices.Max(Holds);
         var state = f.Weights + f.Gradients + f.Moments;
         if (state > largest)
             Console.WriteLine($"no single device listed holds even the weights and AdamW state ({Size(state)}), and TorchSharp has no model parallelism");
@@ -87,14 +87,15 @@ public static class EstimateCommand
     static int Measure(TrainSettings s, Footprint f, int steps, string workdir)
     {
         if (NativeHeap.Usage() is null) return GlobalOptions.Fail("--measure reads glibc's heap figures, which this system does not have");
+        var onCpu = s with { Run = s.Run with { Device = "cpu" } };
         TokenFile data;
-        try { data = DataSource.OpenFor(s with { Run = s.Run with { Device = "cpu" } }, workdir, Console.WriteLine); }
+        try { data = DataSource.OpenFor(onCpu, workdir, Console.WriteLine); }
         catch (ConfigException e) { return GlobalOptions.Fail(e.Message); }
         using (data)
         {
             NativeHeap.KeepFreedMemory();
             var before = NativeHeap.Usage()!;
-            using var trainer = new Trainer(s with { Run = s.Run with { Device = "cpu" } }, data);
+            using var trainer = new Trainer(onCpu, data);
             for (var i = 0; i <= steps; i++) trainer.TrainStep(measure: false);
             var after = NativeHeap.Usage()!;
             var highWater = after.InUse + after.Free - before.InUse;
@@ -104,6 +105,9 @@ public static class EstimateCommand
         }
         return 0;
     }
+
+    /// <summary>Bytes a step may use on a device.</summary>
+    static double Holds(Device d) => Usable * d.MemoryGib * (1L << 30);
 
     static void Line(string what, long bytes) => Console.WriteLine($"  {what,-48} {Size(bytes),12}");
 
