@@ -9,15 +9,18 @@ namespace WeSaR.Model;
 /// dispose scope keeps each one until the step ends (Trainer.Advance). `wesar estimate --measure` checks the sum
 /// against a real step on this machine.
 /// </summary>
-/// <param name="GatedElements">Elements of the gated matrices (WeSaR): each step also holds alpha*W for each.</param>
+/// <param name="GatedElements">Elements of the gated linear matrices (WeSaR): each step also holds alpha*W for each. A gated
+/// embedding scales the rows it looks up instead, which the activations count.</param>
+/// <param name="OptimizerTemporary">AdamW's denominator sqrt(v) + eps, made for one parameter at a time: the largest.</param>
 /// <param name="Activations">Per-layer intermediates and the backward pass's working set, batch × block tokens.</param>
-/// <param name="Logits">The head's logits and what cross-entropy makes of them, <see cref="LogitFloatsPerTokenEntry"/> floats per token and vocabulary entry.</param>
+/// <param name="Logits">The head's logits and what cross-entropy (and the z-loss, when on) makes of them, per token and vocabulary entry.</param>
 /// <param name="FlopsPerToken">
 /// 6 N + 12 L T d per token trained (Kaplan et al. 2020; PaLM appendix B): N counts every parameter but the token and
 /// position tables (the head is a matmul and counts), 12 L T d is attention's score and value products.
 /// </param>
 public sealed record Footprint(long Parameters, long NonEmbeddingParameters, long GatedElements, long Weights, long Gradients,
-                               long Moments, long GatedWeights, long Activations, long Logits, double FlopsPerToken)
+                               long Moments, long GatedWeights, long OptimizerTemporary, long Activations, long Logits,
+                               long MatrixElements, double FlopsPerToken)
 {
     // The coefficients below are measured, not derived: slopes of the C heap's high-water mark over depth, batch, width
     // and vocabulary on this CPU (`wesar estimate --measure`, docs/PERFORMANCE.md "Memory per device").
@@ -34,20 +37,28 @@ public sealed record Footprint(long Parameters, long NonEmbeddingParameters, lon
     /// <summary>Floats per token and vocabulary entry: the logits, their log-softmax, the gradients of both and cross-entropy's temporaries.</summary>
     public const int LogitFloatsPerTokenEntry = 6;
 
+    /// <summary>What PaLM's z-loss adds per token and vocabulary entry: logsumexp's shifted and exponentiated logits and their gradients (2.5-5 measured).</summary>
+    public const int ZLossFloatsPerTokenEntry = 4;
+
     const long Float = 4;
 
-    /// <summary>Weights, gradients, AdamW's two moments, alpha*W, activations and logits: the step's peak.</summary>
-    public long Total => Weights + Gradients + Moments + GatedWeights + Activations + Logits;
+    /// <summary>Weights, gradients, AdamW's two moments, alpha*W, the optimizer's temporary, activations and logits: the step's peak.</summary>
+    public long Total => Weights + Gradients + Moments + GatedWeights + OptimizerTemporary + Activations + Logits;
 
     /// <summary>What a copy of the weights and both moments adds on the device (spike.replay), 12 bytes per parameter.</summary>
     public long ReplayCopy => 3 * Float * Parameters;
 
-    public static Footprint Of(GptConfig c, InitScheme s, int batchSize)
+    /// <summary>What a step that measures update ratios adds (train.measure-interval, spike.risk): alpha*W of every matrix before it.</summary>
+    public long MeasuredCopy => Float * MatrixElements;
+
+    /// <param name="zLoss">Whether the step adds the z-loss (optim.z-loss above 0).</param>
+    public static Footprint Of(GptConfig c, InitScheme s, int batchSize, bool zLoss = false)
     {
         long d = c.DModel, l = c.NLayer, v = c.VocabSize, t = c.BlockSize;
         var perBlockMatrices = 4 * d * d + 2 * d * c.DHidden;
         var tables = v * d + t * d;
-        var gatedElements = s.Reparam == Reparam.None ? 0 : l * perBlockMatrices + 2 * v * d;
+        var matrixElements = l * perBlockMatrices + 2 * v * d;   // the blocks, the token table and the head
+        var gatedElements = s.Reparam == Reparam.None ? 0 : l * perBlockMatrices + v * d;
         var gates = s.Reparam == Reparam.None ? 0 : 6 * l + 2;
         var nonEmbedding = l * (perBlockMatrices + 2 * d + (c.QkNorm ? 2 * (d / c.NHead) : 0)) + d + d * v + (s.EmbedNorm ? 2 * d : 0) + gates;
         var parameters = tables + nonEmbedding;
@@ -58,7 +69,8 @@ public sealed record Footprint(long Parameters, long NonEmbeddingParameters, lon
         var perBlock = BlockFloatsPerTokenWidth + (c.QkNorm ? QkNormFloatsPerTokenWidth : 0);
         var activations = Float * tokens * d * (embedding + l * perBlock + BackwardFloatsPerTokenWidth);
         var flops = 6.0 * nonEmbedding + 12.0 * l * t * d;
+        var largest = Math.Max(v * d, Math.Max(d * c.DHidden, t * d));
         return new Footprint(parameters, nonEmbedding, gatedElements, Float * parameters, Float * trainable, 2 * Float * trainable,
-            Float * gatedElements, activations, LogitFloatsPerTokenEntry * Float * tokens * v, flops);
+            Float * gatedElements, Float * largest, activations, (LogitFloatsPerTokenEntry + (zLoss ? ZLossFloatsPerTokenEntry : 0)) * Float * tokens * v, matrixElements, flops);
     }
 }

@@ -30,8 +30,8 @@ public abstract class GatedMatrix : nn.Module<Tensor, Tensor>
 
     public Parameter? Gate => gate;
 
-    /// <summary>W_bar = alpha*W, the matrix the forward pass effectively uses.</summary>
-    public Tensor EffectiveWeight() => gate is null ? weight.detach() : weight.detach() * gate.detach();
+    /// <summary>W_bar = alpha*W, the matrix the forward pass effectively uses: a copy, never a view of the parameter.</summary>
+    public Tensor EffectiveWeight() => gate is null ? weight.detach().clone() : weight.detach() * gate.detach();
 
 }
 

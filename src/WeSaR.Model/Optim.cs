@@ -48,6 +48,7 @@ public static class Optim
                 if (grad is null) continue;
                 state.step += 1;
                 using Scalar root = Math.Sqrt(1 - Math.Pow(beta2, state.step)), stepSize = -(lr / (1 - Math.Pow(beta1, state.step)));
+                using var perParameter = NewDisposeScope();   // frees the denominator now: one parameter's size, not all of them
                 p.mul_(decay);
                 state.exp_avg.mul_(b1).add_(grad, b1Rest);
                 state.exp_avg_sq.mul_(b2).addcmul_(grad, grad, b2Rest);

@@ -41,6 +41,16 @@ public sealed class EstimateCommandTests : IDisposable
     }
 
     [Fact]
+    public void Measure_refuses_a_step_too_large_for_the_heap_figures_before_it_trains()
+    {
+        var r = Wesar.Run(TimeSpan.FromMinutes(1), ["--workdir", work.Path, "estimate", "--config",
+            Path.Combine(TestEnv.RepoRoot, "hocon", "presets", "130m.conf"), "--measure", "1"]);
+        Assert.NotEqual(0, r.ExitCode);
+        Assert.Contains("--measure checks steps up to 1,024 MiB", r.Stderr);
+        Assert.False(Directory.Exists(Path.Combine(work.Path, "data")), "nothing was prepared or trained");
+    }
+
+    [Fact]
     public void The_gpu_presets_are_sized_against_devices_and_13b_fits_none()
     {
         string Estimate(string preset)

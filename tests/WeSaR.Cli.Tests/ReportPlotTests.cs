@@ -6,13 +6,16 @@ namespace WeSaR.Cli.Tests;
 /// <summary>The report's plot helpers: one colour per scheme, readable log ticks; and bare `wesar`.</summary>
 public sealed class ReportPlotTests
 {
-    static readonly string[] Schemes = ["he", "wesar(he)", "small", "normal", "megatron", "wesar(small)"];
+    // The paper's nine schemes (issue 14's comparison), which one plot shows together.
+    static readonly string[] Schemes =
+        ["normal", "small", "he", "megatron", "scaled-embed", "embed-ln", "wesar(he)", "wesar(small)", "wesar-frozen(he)"];
 
     [Fact]
     public void A_scheme_has_one_colour_and_common_schemes_differ()
     {
         Assert.All(Schemes, s => Assert.Equal(SweepReport.SchemeColor(s), SweepReport.SchemeColor(new string(s.ToCharArray()))));
         Assert.Equal(Schemes.Length, Schemes.Select(SweepReport.SchemeColor).Distinct().Count());
+        Assert.DoesNotContain(SweepReport.SchemeColor("wesar(embed-ln)"), Schemes.Select(SweepReport.SchemeColor));
     }
 
     [Fact]

@@ -22,9 +22,13 @@ public sealed class FootprintTests
         Assert.Equal(f.Parameters - 96 * 32 - 24 * 32, f.NonEmbeddingParameters);   // all but the token and position tables
         Assert.Equal(4 * all.Where(p => p.requires_grad).Sum(p => p.numel()), f.Gradients);
         Assert.Equal(2 * f.Gradients, f.Moments);
-        Assert.Equal(4 * model.Matrices().Where(m => m.Matrix.Gate is not null).Sum(m => m.Matrix.Weight.numel()), f.GatedWeights);
+        // Only linear maps make alpha*W; a gated embedding scales the rows it looks up.
+        Assert.Equal(4 * model.Matrices().Where(m => m.Matrix is GatedLinear && m.Matrix.Gate is not null).Sum(m => m.Matrix.Weight.numel()), f.GatedWeights);
+        Assert.Equal(4 * model.Matrices().Sum(m => m.Matrix.Weight.numel()), f.MeasuredCopy);
+        Assert.Equal(4 * all.Where(p => p.requires_grad).Max(p => p.numel()), f.OptimizerTemporary);
         Assert.Equal(12 * f.Parameters, f.ReplayCopy);
         Assert.Equal(6L * 4 * 5 * 24 * 96, f.Logits);   // six floats per token (5 x 24) and vocabulary entry
+        Assert.Equal(10L * 4 * 5 * 24 * 96, Footprint.Of(c, s, batchSize: 5, zLoss: true).Logits);   // four more with the z-loss
     }
 
     [Fact]
@@ -48,6 +52,6 @@ public sealed class FootprintTests
         Assert.Equal(one.Weights, twice.Weights);
         // Four more blocks of 8 x 64 tokens, each keeping its floats per token and unit of width.
         Assert.Equal(4L * Footprint.BlockFloatsPerTokenWidth * 8 * 64 * 64 * 4, deeper.Activations - one.Activations);
-        Assert.Equal(one.Total, one.Weights + one.Gradients + one.Moments + one.GatedWeights + one.Activations + one.Logits);
+        Assert.Equal(one.Total, one.Weights + one.Gradients + one.Moments + one.GatedWeights + one.OptimizerTemporary + one.Activations + one.Logits);
     }
 }

@@ -21,6 +21,9 @@ public static class EstimateCommand
     /// <summary>Share of a device's memory a step may use: the rest is the CUDA context and the caching allocator's fragmentation.</summary>
     const double Usable = 0.9;
 
+    /// <summary>Largest estimate --measure checks: beyond it single tensors reach 256 MiB, which glibc maps and returns (NativeHeap), so the high-water mark misses them.</summary>
+    const long MeasurableBytes = 1L << 30;
+
     public static Command Create()
     {
         var config = new Option<string?>("--config", "-c") { Description = "HOCON run config, e.g. hocon/presets/130m.conf (defaults: hocon/train.conf)" };
@@ -40,14 +43,14 @@ public static class EstimateCommand
     static int Run(string? configFile, string[] overrides, double mfu, int measureSteps, string workdir)
     {
         if (!(mfu > 0 && mfu <= 1)) return GlobalOptions.Fail($"--mfu must be in (0, 1], got {mfu}");
-        if (measureSteps < 0) return GlobalOptions.Fail($"--measure must be 0 or more steps, got {measureSteps}");
+        if (measureSteps < 0) return GlobalOptions.Fail($"--measure must be at least 0, got {measureSteps}");
         TrainSettings s;
         try { s = TrainSettings.Load(configFile, overrides); }
         catch (ConfigException e) { return GlobalOptions.Fail(e.Message); }
 
         var vocabulary = Tokenizers.Create(s.Data.Tokenizer).VocabSize;
         var shape = s.Model.ToGpt(vocabulary);
-        var f = Footprint.Of(shape, s.Init.Scheme, s.Train.BatchSize);
+        var f = Footprint.Of(shape, s.Init.Scheme, s.Train.BatchSize, zLoss: s.Optim.ZLoss > 0);
         var tokens = (long)s.Train.BatchSize * shape.BlockSize;
         Console.WriteLine($"{configFile ?? "hocon/train.conf"}: {shape.NLayer} layers, d {shape.DModel}, {shape.NHead} heads, block {shape.BlockSize:N0}, "
                           + $"vocabulary {vocabulary:N0} ({s.Data.Tokenizer}), batch {s.Train.BatchSize} ({tokens:N0} tokens a step), scheme {s.Init.Scheme.Name}");
@@ -56,12 +59,18 @@ public static class EstimateCommand
         Line("weights", f.Weights);
         Line("gradients", f.Gradients);
         Line("AdamW moments", f.Moments);
-        if (f.GatedWeights > 0) Line("alpha*W of each gated matrix", f.GatedWeights);
-        Line($"activations ({Footprint.BlockFloatsPerTokenWidth + (shape.QkNorm ? Footprint.QkNormFloatsPerTokenWidth : 0)} x d floats a token in each block)", f.Activations);
-        Line("logits and cross-entropy", f.Logits);
-        var total = f.Total + (s.Spike.Replay ? f.ReplayCopy : 0);
+        if (f.GatedWeights > 0) Line("alpha*W of each gated linear matrix", f.GatedWeights);
+        Line("AdamW's denominator (the largest parameter)", f.OptimizerTemporary);
+        Line($"activations ({Footprint.BlockFloatsPerTokenWidth + (shape.QkNorm ? Footprint.QkNormFloatsPerTokenWidth : 0)} x d a token and block, {Footprint.BackwardFloatsPerTokenWidth} x d backward)", f.Activations);
+        Line(s.Optim.ZLoss > 0 ? "logits, cross-entropy and the z-loss" : "logits and cross-entropy", f.Logits);
+        var measured = s.Train.MeasureInterval > 0 || s.Spike.Risk.Enabled;
+        var total = f.Total + (s.Spike.Replay ? f.ReplayCopy : 0) + (measured ? f.MeasuredCopy : 0);
         if (s.Spike.Replay) Line("spike.replay's copy of weights and moments", f.ReplayCopy);
+        if (measured) Line("update ratios: every matrix before a measured step", f.MeasuredCopy);
         Line("total", total);
+        // Dropout's masks, and attention's fallback from the fused kernel to one that keeps T x T probabilities, depend on the kernel chosen.
+        if (shape.Dropout > 0)
+            Console.WriteLine("warning: not counted: model.dropout's masks and attention probabilities (at the tiny preset they double the peak; check with --measure)");
         if (s.Checkpoint.Memory > 0)
             Console.WriteLine($"host memory: {s.Checkpoint.Memory} checkpoint(s) kept in memory (checkpoint.memory) = {Size(s.Checkpoint.Memory * f.ReplayCopy)}");
         Console.WriteLine($"compute: {f.FlopsPerToken / 1e9:F3} GFLOP per token trained (6 N + 12 L T d)");
@@ -83,10 +92,14 @@ public static class EstimateCommand
         return measureSteps > 0 ? Measure(s, f, measureSteps, workdir) : 0;
     }
 
-    /// <summary>Real steps on the CPU: glibc keeps freed memory (NativeHeap), so the heap's size after them is their high-water mark.</summary>
+    /// <summary>Real steps on the CPU at run.threads (the coefficients were measured at LibTorch's default): glibc keeps freed
+    /// memory (NativeHeap), so the heap's growth over them is their high-water mark.</summary>
     static int Measure(TrainSettings s, Footprint f, int steps, string workdir)
     {
         if (NativeHeap.Usage() is null) return GlobalOptions.Fail("--measure reads glibc's heap figures, which this system does not have");
+        if (f.Total > MeasurableBytes)
+            return GlobalOptions.Fail($"--measure checks steps up to {Size(MeasurableBytes)} (larger tensors are mapped and returned by glibc, "
+                                      + $"which the heap figures miss); this one needs {Size(f.Total)}: lower train.batch-size or the shape");
         var onCpu = s with { Run = s.Run with { Device = "cpu" } };
         TokenFile data;
         try { data = DataSource.OpenFor(onCpu, workdir, Console.WriteLine); }
@@ -98,7 +111,7 @@ public static class EstimateCommand
             using var trainer = new Trainer(onCpu, data);
             for (var i = 0; i <= steps; i++) trainer.TrainStep(measure: false);
             var after = NativeHeap.Usage()!;
-            var highWater = after.InUse + after.Free - before.InUse;
+            var highWater = after.InUse + after.Free - (before.InUse + before.Free);
             if (!NativeHeap.Kept) Console.WriteLine("warning: glibc was not told to keep freed memory (GLIBC_TUNABLES set?): the high-water mark may be low");
             Console.WriteLine($"measured on this CPU over {steps + 1} steps: C heap high-water {Size(highWater)} against the estimate's {Size(f.Total)} "
                               + $"(ratio {highWater / (double)f.Total:F2}; blocks of 256 MiB and more are returned when freed and not counted)");
@@ -109,7 +122,7 @@ public static class EstimateCommand
     /// <summary>Bytes a step may use on a device.</summary>
     static double Holds(Device d) => Usable * d.MemoryGib * (1L << 30);
 
-    static void Line(string what, long bytes) => Console.WriteLine($"  {what,-48} {Size(bytes),12}");
+    static void Line(string what, long bytes) => Console.WriteLine($"  {what,-60} {Size(bytes),10}");
 
     static string Size(long bytes) => bytes >= 10L << 30 ? $"{bytes / (double)(1L << 30):F1} GiB" : $"{bytes / (double)(1L << 20):N0} MiB";
 

@@ -159,8 +159,11 @@ public static class SweepReport
         return ticks.Count >= 2 ? [.. ticks] : [Math.Floor(lo), Math.Ceiling(hi) == Math.Floor(lo) ? Math.Floor(lo) + 1 : Math.Ceiling(hi)];
     }
 
-    // The backbones and their WeSaR forms, each with a colour of its own; other schemes share the last two.
-    static readonly string[] KnownSchemes = ["he", "wesar(he)", "small", "wesar(small)", "normal", "wesar(normal)", "megatron", "wesar(megatron)"];
+    // The paper's nine schemes first, then the other WeSaR forms: the first ten take Category20's ten strong colours
+    // (Category10's), the rest its light ones; any other scheme hashes onto the light colours left.
+    static readonly string[] KnownSchemes =
+        ["he", "wesar(he)", "small", "wesar(small)", "normal", "megatron", "scaled-embed", "embed-ln", "wesar-frozen(he)",
+         "wesar(normal)", "wesar(megatron)"];
 
     /// <summary>
     /// The colour of a scheme in every plot: keyed by its name, not its position in the sweep, so runs of one
@@ -168,10 +171,14 @@ public static class SweepReport
     /// </summary>
     public static Color SchemeColor(string scheme)
     {
-        var palette = new ScottPlot.Palettes.Category10();
+        var palette = new ScottPlot.Palettes.Category20();
+        var strong = palette.Colors.Length / 2;
         var known = Array.IndexOf(KnownSchemes, scheme);
-        var spare = palette.Colors.Length - KnownSchemes.Length;
-        return palette.GetColor(known >= 0 ? known : KnownSchemes.Length + (int)(scheme.Aggregate(17u, (h, c) => unchecked(h * 31 + c)) % (uint)spare));
+        if (known >= 0)
+            return palette.GetColor(known < strong ? 2 * known : 2 * (known - strong) + 1);
+        var spare = strong - (KnownSchemes.Length - strong);
+        var slot = KnownSchemes.Length - strong + (int)(scheme.Aggregate(17u, (h, c) => unchecked(h * 31 + c)) % (uint)spare);
+        return palette.GetColor(2 * slot + 1);
     }
 
     /// <summary>A matrix's kind, its name without the layer: "h.3.mlp.down_proj" → "mlp.down_proj"; "wte" stays.</summary>

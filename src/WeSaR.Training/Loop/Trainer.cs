@@ -79,6 +79,8 @@ public sealed class Trainer : IDisposable
     {
         this.settings = settings;
         NativeHeap.KeepFreedMemory();
+        // Process-wide in LibTorch: the last trainer built sets it (a sweep gives every slot the same count).
+        if (settings.Run.Threads > 0) set_num_threads(settings.Run.Threads);
         Device = ResolveDevice(settings.Run.Device);
         config = settings.Model.ToGpt(data.Header.VocabSize);
         var seed = (ulong)settings.Run.Seed;
@@ -135,7 +137,7 @@ public sealed class Trainer : IDisposable
         Optim.SetLearningRate(optimizer, lr);
 
         var (x, y) = train.Batch(DataPosition, Device);
-        var before = measure ? model.Matrices().Select(m => m.Matrix.EffectiveWeight().clone()).ToList() : null;
+        var before = measure ? model.Matrices().Select(m => m.Matrix.EffectiveWeight()).ToList() : null;
         model.train();
         optimizer.zero_grad();
         var logits = Logits(x);
@@ -261,9 +263,12 @@ public sealed class Trainer : IDisposable
 
     Dictionary<string, double> UpdateRatios(List<Tensor> before)
     {
-        var matrices = model.Matrices();
-        return matrices.Select((m, i) => (m.Name, ratio: (m.Matrix.EffectiveWeight() - before[i]).norm() / before[i].norm()))
-            .ToDictionary(x => x.Name, x => (double)x.ratio.item<float>());
+        // One matrix at a time, so a measured step holds one copy of the matrices (before) and not three.
+        return model.Matrices().Select((m, i) =>
+        {
+            using var scope = NewDisposeScope();
+            return (m.Name, ratio: (double)(m.Matrix.EffectiveWeight().sub_(before[i]).norm() / before[i].norm()).item<float>());
+        }).ToDictionary(x => x.Name, x => x.ratio);
     }
 
     Dictionary<string, double> Gates() =>

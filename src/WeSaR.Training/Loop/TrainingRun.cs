@@ -65,7 +65,6 @@ public sealed class TrainingRun(TrainSettings settings, string runDir)
         Directory.CreateDirectory(runDir);
         // Canonical, not Akka's rendering: that writes strings unquoted ("name : ", "device : cuda:0"), which do not parse back.
         File.WriteAllText(Path.Combine(runDir, ConfigFile), ConfigLoader.Canonical(settings.Source) + "\n");
-        if (settings.Run.Threads > 0) TorchSharp.torch.set_num_threads(settings.Run.Threads);
 
         var s = settings.Train;
         var store = new CheckpointStore(Path.Combine(runDir, CheckpointDir), settings.Checkpoint.Retention);
