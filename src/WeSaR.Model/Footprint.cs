@@ -42,7 +42,10 @@ public sealed record Footprint(long Parameters, long NonEmbeddingParameters, lon
 
     const long Float = 4;
 
-    /// <summary>Weights, gradients, AdamW's two moments, alpha*W, the optimizer's temporary, activations and logits: the step's peak.</summary>
+    /// <summary>
+    /// Weights, gradients, AdamW's two moments, alpha*W, the optimizer's temporary, activations and logits: the step's peak,
+    /// over by at most the temporary, which comes after backward has freed its working set.
+    /// </summary>
     public long Total => Weights + Gradients + Moments + GatedWeights + OptimizerTemporary + Activations + Logits;
 
     /// <summary>What a copy of the weights and both moments adds on the device (spike.replay), 12 bytes per parameter.</summary>

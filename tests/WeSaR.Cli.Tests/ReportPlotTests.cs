@@ -15,7 +15,10 @@ public sealed class ReportPlotTests
     {
         Assert.All(Schemes, s => Assert.Equal(SweepReport.SchemeColor(s), SweepReport.SchemeColor(new string(s.ToCharArray()))));
         Assert.Equal(Schemes.Length, Schemes.Select(SweepReport.SchemeColor).Distinct().Count());
-        Assert.DoesNotContain(SweepReport.SchemeColor("wesar(embed-ln)"), Schemes.Select(SweepReport.SchemeColor));
+        string[] known = [.. Schemes, "wesar(normal)", "wesar(megatron)"];
+        Assert.Equal(known.Length, known.Select(SweepReport.SchemeColor).Distinct().Count());
+        foreach (var other in new[] { "wesar(embed-ln)", "scaled-embed(he)", "embed-ln(he)", "wesar-frozen(small)", "x", "" })
+            Assert.DoesNotContain(SweepReport.SchemeColor(other), known.Select(SweepReport.SchemeColor));
     }
 
     [Fact]

@@ -51,6 +51,22 @@ public class InitSchemeTests
     public void Table_matches_the_papers_formulas(string scheme, MatrixRole role, double expected) =>
         Assert.Equal(expected, InitScheme.Parse(scheme).TargetStd(new(role, 256, 4, 2)), 8);
 
+    [Theory]
+    [InlineData("he")]
+    [InlineData("wesar(he)")]
+    public void The_effective_weight_is_a_copy_that_can_be_changed_without_touching_the_parameter(string scheme)
+    {
+        // Update ratios subtract in place from it (Trainer.UpdateRatios): a view would rewrite the weights.
+        using var model = Build(scheme);
+        foreach (var (name, m) in model.Matrices())
+        {
+            using var stored = m.Weight.detach().clone();
+            using var effective = m.EffectiveWeight();
+            effective.sub_(effective);
+            Assert.True(m.Weight.allclose(stored, rtol: 0, atol: 0), name);
+        }
+    }
+
     [Fact]
     public void Wesar_he_has_the_effective_weights_of_he_while_all_stored_W_share_one_std()
     {

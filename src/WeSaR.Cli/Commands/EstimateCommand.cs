@@ -70,7 +70,7 @@ public static class EstimateCommand
         Line("total", total);
         // Dropout's masks, and attention's fallback from the fused kernel to one that keeps T x T probabilities, depend on the kernel chosen.
         if (shape.Dropout > 0)
-            Console.WriteLine("warning: not counted: model.dropout's masks and attention probabilities (at the tiny preset they double the peak; check with --measure)");
+            Console.Error.WriteLine("warning: not counted: model.dropout's masks and attention probabilities (at the tiny preset they double the peak; check with --measure)");
         if (s.Checkpoint.Memory > 0)
             Console.WriteLine($"host memory: {s.Checkpoint.Memory} checkpoint(s) kept in memory (checkpoint.memory) = {Size(s.Checkpoint.Memory * f.ReplayCopy)}");
         Console.WriteLine($"compute: {f.FlopsPerToken / 1e9:F3} GFLOP per token trained (6 N + 12 L T d)");
@@ -93,13 +93,14 @@ public static class EstimateCommand
     }
 
     /// <summary>Real steps on the CPU at run.threads (the coefficients were measured at LibTorch's default): glibc keeps freed
-    /// memory (NativeHeap), so the heap's growth over them is their high-water mark.</summary>
+    /// memory (NativeHeap), so the heap's growth over them is their high-water mark, less any free memory from before that they reused.</summary>
     static int Measure(TrainSettings s, Footprint f, int steps, string workdir)
     {
-        if (NativeHeap.Usage() is null) return GlobalOptions.Fail("--measure reads glibc's heap figures, which this system does not have");
         if (f.Total > MeasurableBytes)
             return GlobalOptions.Fail($"--measure checks steps up to {Size(MeasurableBytes)} (larger tensors are mapped and returned by glibc, "
-                                      + $"which the heap figures miss); this one needs {Size(f.Total)}: lower train.batch-size or the shape");
+                                      + $"which the heap figures miss); this one's steps need {Size(f.Total)} before update ratios and spike.replay: "
+                                      + "lower train.batch-size or the shape");
+        if (NativeHeap.Usage() is null) return GlobalOptions.Fail("--measure reads glibc's heap figures, which this system does not have");
         var onCpu = s with { Run = s.Run with { Device = "cpu" } };
         TokenFile data;
         try { data = DataSource.OpenFor(onCpu, workdir, Console.WriteLine); }
@@ -112,7 +113,7 @@ public static class EstimateCommand
             for (var i = 0; i <= steps; i++) trainer.TrainStep(measure: false);
             var after = NativeHeap.Usage()!;
             var highWater = after.InUse + after.Free - (before.InUse + before.Free);
-            if (!NativeHeap.Kept) Console.WriteLine("warning: glibc was not told to keep freed memory (GLIBC_TUNABLES set?): the high-water mark may be low");
+            if (!NativeHeap.Kept) Console.Error.WriteLine("warning: glibc was not told to keep freed memory (GLIBC_TUNABLES set?): the high-water mark may be low");
             Console.WriteLine($"measured on this CPU over {steps + 1} steps: C heap high-water {Size(highWater)} against the estimate's {Size(f.Total)} "
                               + $"(ratio {highWater / (double)f.Total:F2}; blocks of 256 MiB and more are returned when freed and not counted)");
         }

@@ -176,8 +176,8 @@ public static class SweepReport
         var known = Array.IndexOf(KnownSchemes, scheme);
         if (known >= 0)
             return palette.GetColor(known < strong ? 2 * known : 2 * (known - strong) + 1);
-        var spare = strong - (KnownSchemes.Length - strong);
-        var slot = KnownSchemes.Length - strong + (int)(scheme.Aggregate(17u, (h, c) => unchecked(h * 31 + c)) % (uint)spare);
+        var firstFree = Math.Max(0, KnownSchemes.Length - strong);   // the light colours the known schemes leave
+        var slot = firstFree + (int)(scheme.Aggregate(17u, (h, c) => unchecked(h * 31 + c)) % (uint)(strong - firstFree));
         return palette.GetColor(2 * slot + 1);
     }
 

@@ -79,7 +79,7 @@ public sealed class Trainer : IDisposable
     {
         this.settings = settings;
         NativeHeap.KeepFreedMemory();
-        // Process-wide in LibTorch: the last trainer built sets it (a sweep gives every slot the same count).
+        // LibTorch applies it to the calling thread and to threads that start later: each trainer is built and stepped on one thread.
         if (settings.Run.Threads > 0) set_num_threads(settings.Run.Threads);
         Device = ResolveDevice(settings.Run.Device);
         config = settings.Model.ToGpt(data.Header.VocabSize);
