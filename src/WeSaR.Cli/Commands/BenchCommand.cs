@@ -193,7 +193,6 @@ public static class BenchCommand
         try { settings = TrainSettings.Load(configFile, [.. sets, $"run.threads={threads}"]); }
         catch (ConfigException e) { return GlobalOptions.Fail(e.Message); }
         using var data = DataSource.Open(settings.Data, workdir, Console.WriteLine);
-        TorchSharp.torch.set_num_threads(threads);
         var scratch = Directory.CreateTempSubdirectory("wesar-bench-rollback-").FullName;
         try
         {
